@@ -1,0 +1,144 @@
+// Device acquisition (Deno and browser): the adapter's maximum limits, optional features requested when
+// present and kept only if they pass a numeric self-test, device-loss tracking.
+import { GpuDeviceLostError } from './errors.ts';
+import { KernelRegistry } from './kernel.ts';
+import { BufferPool } from './pool.ts';
+import { runSelfTests, type SelfTestResult } from './selfTest.ts';
+
+/** Limits requested at their adapter maximum. */
+const LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxUniformBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxBindGroups',
+] as const;
+
+type LimitName = typeof LIMITS[number];
+
+export interface GpuFeatures {
+  /** `shader-f16` offered and its self-test passed. */
+  shaderF16: boolean;
+  /** `timestamp-query` offered and its self-test passed. */
+  timestampQuery: boolean;
+  /** `subgroups` offered and its self-test passed. */
+  subgroups: boolean;
+}
+
+export interface AcquireOptions {
+  /** Cap the storage binding size used for tensor chunks (tests force tiny chunks with this). */
+  maxBindingBytes?: number;
+  /** Skip requesting optional features (to run the portable path on any adapter). */
+  noOptionalFeatures?: boolean;
+  powerPreference?: GPUPowerPreference;
+}
+
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly kernels: KernelRegistry;
+  /** Fill every new tensor with NaN bits so a kernel that leaves outputs unwritten is caught. */
+  poisonNewTensors = false;
+  /** Storage binding size used for chunking tensors (≤ the device's limit). */
+  maxBindingBytes: number;
+  selfTests: SelfTestResult[] = [];
+  features: GpuFeatures = { shaderF16: false, timestampQuery: false, subgroups: false };
+  private lostReason: string | null = null;
+
+  constructor(
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly info: { vendor: string; architecture: string; device: string; description: string },
+    readonly runtime: 'deno' | 'browser',
+  ) {
+    this.pool = new BufferPool(device);
+    this.kernels = new KernelRegistry(device);
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    device.lost.then((i) => {
+      this.lostReason = `${i.reason ?? 'unknown'}: ${i.message}`;
+    });
+  }
+
+  get limits(): Record<LimitName, number> {
+    const out = {} as Record<LimitName, number>;
+    for (const k of LIMITS) out[k] = Number((this.device.limits as unknown as Record<string, number>)[k]);
+    return out;
+  }
+
+  get lost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** Throw GpuDeviceLostError if the device is gone. */
+  assertAlive(where: string): void {
+    if (this.lostReason !== null) throw new GpuDeviceLostError(this.lostReason, where);
+  }
+
+  /** Await a GPU promise, failing clearly if the device is lost while waiting. */
+  async guardLoss<T>(p: Promise<T>, where: string): Promise<T> {
+    const lost = this.device.lost.then((i) => {
+      throw new GpuDeviceLostError(`${i.reason ?? 'unknown'}: ${i.message}`, where);
+    });
+    return await Promise.race([p, lost]);
+  }
+
+  /** One line naming the adapter. */
+  describe(): string {
+    const i = this.info;
+    const parts = [i.description || i.device || 'unknown adapter', i.vendor && `vendor ${i.vendor}`, i.architecture && `arch ${i.architecture}`];
+    return `${parts.filter(Boolean).join(', ')} (${this.runtime})`;
+  }
+
+  destroy(): void {
+    this.pool.trim();
+    this.device.destroy();
+  }
+}
+
+function runtimeName(): 'deno' | 'browser' {
+  return typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' ? 'deno' : 'browser';
+}
+
+/** Acquire the default adapter with maximum limits and self-tested optional features. */
+export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
+  const gpuApi = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpuApi) {
+    throw new Error(runtimeName() === 'deno'
+      ? 'WebGPU is not available: run Deno with --unstable-webgpu (kvscope\'s launcher does this)'
+      : 'WebGPU is not available in this browser (Chromium needs --enable-unsafe-webgpu on Linux)');
+  }
+  const adapter = await gpuApi.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new Error('no WebGPU adapter found: on Debian install mesa-vulkan-drivers (llvmpipe) or a GPU driver; `npx kvscope doctor` explains');
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const wanted: GPUFeatureName[] = opts.noOptionalFeatures ? [] : (['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[]);
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kvscope' });
+  const ai = adapter.info ?? { vendor: '', architecture: '', device: '', description: '' };
+  const gpu = new Gpu(adapter, device, {
+    vendor: ai.vendor ?? '',
+    architecture: ai.architecture ?? '',
+    device: ai.device ?? '',
+    description: ai.description ?? '',
+  }, runtimeName());
+  if (opts.maxBindingBytes !== undefined) {
+    gpu.maxBindingBytes = Math.min(gpu.maxBindingBytes, Math.max(16, Math.floor(opts.maxBindingBytes / 4) * 4));
+  }
+  gpu.selfTests = await runSelfTests(gpu, requiredFeatures);
+  for (const t of gpu.selfTests) {
+    if (t.feature === 'shader-f16') gpu.features.shaderF16 = t.passed;
+    if (t.feature === 'timestamp-query') gpu.features.timestampQuery = t.passed;
+    if (t.feature === 'subgroups') gpu.features.subgroups = t.passed;
+  }
+  return gpu;
+}

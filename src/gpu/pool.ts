@@ -1,0 +1,36 @@
+// Buffer pool: storage buffers are reused by exact byte size, so a forward that allocates the same
+// activations every step creates no new GPU buffers after the first.
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  /** Bytes currently handed out to live tensors. */
+  liveBytes = 0;
+  /** The high-water mark of liveBytes. */
+  peakBytes = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  acquire(size: number, label: string): GPUBuffer {
+    const bytes = Math.max(4, Math.ceil(size / 4) * 4);
+    const list = this.free.get(bytes);
+    const buf = list?.pop() ?? this.device.createBuffer({ size: bytes, usage: USAGE, label });
+    this.liveBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    this.liveBytes -= buf.size;
+    let list = this.free.get(buf.size);
+    if (!list) this.free.set(buf.size, list = []);
+    list.push(buf);
+  }
+
+  /** Destroy every pooled (unused) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+  }
+}

@@ -1,0 +1,110 @@
+// A stage: one command encoder that collects the dispatches of one step of work (a layer, a forward),
+// submitted once. Validation and out-of-memory errors raised while it was built are turned into
+// exceptions naming the kernels and shapes it held. With a profiler, each dispatch gets timestamp writes.
+import type { Gpu } from './device.ts';
+import { GpuKernelError } from './errors.ts';
+import { type Kernel, packUniform } from './kernel.ts';
+import type { Profiler } from './profiler.ts';
+
+export type BindingResource = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface Dispatch {
+  /** Buffers by the variable names declared in the WGSL file. */
+  bindings: Record<string, BindingResource>;
+  /** Uniform struct fields by name. */
+  uniforms?: Record<string, number | readonly number[]>;
+  workgroups: readonly [number, number?, number?];
+  /** What this dispatch computes, with shapes: shows up in errors and profiles. */
+  label: string;
+}
+
+export class Stage {
+  private encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private uniforms: GPUBuffer[] = [];
+  private labels: string[] = [];
+  private submitted = false;
+
+  constructor(readonly gpu: Gpu, readonly label: string, readonly profiler: Profiler | null = null) {
+    gpu.assertAlive(label);
+    gpu.device.pushErrorScope('out-of-memory');
+    gpu.device.pushErrorScope('validation');
+    this.encoder = gpu.device.createCommandEncoder({ label });
+  }
+
+  /** Record one dispatch of `kernel`. */
+  dispatch(kernel: Kernel, d: Dispatch): void {
+    if (this.submitted) throw new Error(`stage ${this.label} was already submitted`);
+    const [x, y = 1, z = 1] = d.workgroups;
+    const maxWg = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxWg || y > maxWg || z > maxWg) {
+      throw new Error(`${d.label}: grid ${x}×${y}×${z} exceeds ${maxWg} workgroups per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return; // empty problem: nothing to do
+    const entries: GPUBindGroupEntry[] = [];
+    for (const b of kernel.bindings) {
+      if (b.kind === 'uniform') {
+        const data = packUniform(kernel, d.uniforms ?? {});
+        const ub = this.gpu.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${d.label} uniforms` });
+        this.gpu.device.queue.writeBuffer(ub, 0, data);
+        this.uniforms.push(ub);
+        entries.push({ binding: b.binding, resource: { buffer: ub } });
+        continue;
+      }
+      const r = d.bindings[b.name];
+      if (!r) throw new Error(`${d.label}: ${kernel.key} needs a buffer for '${b.name}', none given`);
+      const res = 'buffer' in r && !(r instanceof GPUBuffer) ? r : { buffer: r as GPUBuffer };
+      entries.push({ binding: b.binding, resource: res });
+    }
+    for (const name of Object.keys(d.bindings)) {
+      if (!kernel.bindings.some((b) => b.name === name)) {
+        throw new Error(`${d.label}: ${kernel.key} has no binding '${name}' (has ${kernel.bindings.map((b) => b.name).join(', ')})`);
+      }
+    }
+    const group = this.gpu.device.createBindGroup({ layout: kernel.layout, entries, label: d.label });
+    const slot = this.profiler?.slot(d.label, kernel.key);
+    if (slot !== undefined || !this.pass) {
+      this.endPass();
+      this.pass = this.encoder.beginComputePass(slot !== undefined ? { label: d.label, timestampWrites: slot } : { label: this.label });
+    }
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, group);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.labels.push(d.label);
+    if (slot !== undefined) this.endPass();
+  }
+
+  /** Copy bytes between buffers (ends the current compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.labels.push(`copy ${src.label} -> ${dst.label} (${size} B)`);
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submit the stage; rejects with a GpuKernelError naming the dispatches if WebGPU reported an error. */
+  async submit(): Promise<void> {
+    if (this.submitted) throw new Error(`stage ${this.label} was already submitted`);
+    this.submitted = true;
+    this.endPass();
+    this.profiler?.resolve(this.encoder);
+    const dev = this.gpu.device;
+    dev.queue.submit([this.encoder.finish()]);
+    const validation = await dev.popErrorScope();
+    const oom = await dev.popErrorScope();
+    const uniforms = this.uniforms;
+    this.uniforms = [];
+    dev.queue.onSubmittedWorkDone().then(() => uniforms.forEach((u) => u.destroy()), () => {});
+    const held = this.labels.length > 6 ? [...this.labels.slice(0, 6), `… ${this.labels.length - 6} more`] : this.labels;
+    const where = `stage '${this.label}' [${held.join('; ')}]`;
+    if (oom) throw new GpuKernelError('out-of-memory', where, oom.message);
+    if (validation) throw new GpuKernelError('validation', where, validation.message);
+    this.gpu.assertAlive(this.label);
+  }
+}
