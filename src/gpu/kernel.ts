@@ -11,7 +11,9 @@ export type ShaderSource = (name: string) => Promise<string>;
 
 let shaderSource: ShaderSource = async (name) => {
   const url = new URL(`../../shaders/${name}.wgsl`, import.meta.url);
-  const res = await fetch(url);
+  const res = await fetch(url).catch((e: Error) => {
+    throw new Error(`shader ${name}.wgsl not found at ${url}: ${e.message}`);
+  });
   if (!res.ok) throw new Error(`shader ${name}.wgsl not found at ${url} (HTTP ${res.status})`);
   return await res.text();
 };

@@ -1,0 +1,31 @@
+// Minimal assertions for Deno tests (no network: @std/assert is not reachable here).
+export function assert(cond: unknown, msg = 'assertion failed'): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+export function assertEquals<T>(got: T, want: T, what = 'value'): void {
+  const g = JSON.stringify(got), w = JSON.stringify(want);
+  if (g !== w && !(Object.is(got, want))) throw new Error(`${what}: got ${g}, want ${w}`);
+}
+
+export async function assertRejects(fn: () => Promise<unknown>, pattern: RegExp, what = 'call'): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    const err = e as Error;
+    if (!pattern.test(err.message)) throw new Error(`${what} threw '${err.message}', which does not match ${pattern}`);
+    return err;
+  }
+  throw new Error(`${what} did not throw (expected ${pattern})`);
+}
+
+export function assertThrows(fn: () => unknown, pattern: RegExp, what = 'call'): Error {
+  try {
+    fn();
+  } catch (e) {
+    const err = e as Error;
+    if (!pattern.test(err.message)) throw new Error(`${what} threw '${err.message}', which does not match ${pattern}`);
+    return err;
+  }
+  throw new Error(`${what} did not throw (expected ${pattern})`);
+}

@@ -1,0 +1,119 @@
+// The GPU runtime: chunked tensors, reflected kernels and uniform packing, error scopes, poisoned outputs,
+// pipeline caching and device loss.
+import { acquireGpu } from '../../src/gpu/device.ts';
+import { GpuDeviceLostError, GpuKernelError } from '../../src/gpu/errors.ts';
+import { packUniform } from '../../src/gpu/kernel.ts';
+import { Stage } from '../../src/gpu/stage.ts';
+import { Tensor } from '../../src/gpu/tensor.ts';
+import { add } from '../../src/ops/add.ts';
+import { compare } from '../ops/opCase.ts';
+import { assert, assertEquals, assertRejects, assertThrows } from './assert.ts';
+
+const gpu = await acquireGpu();
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({ name: 'self-tests ran and the core one passed', ...opts, fn() {
+  assertEquals(gpu.selfTests[0].feature, 'core');
+  assert(gpu.selfTests[0].passed, gpu.selfTests[0].detail);
+  for (const t of gpu.selfTests) if (t.feature === 'shader-f16') assertEquals(gpu.features.shaderF16, t.passed);
+} });
+
+Deno.test({ name: 'a tensor over the binding limit is held in row chunks and round-trips (f32, bf16 odd rows)', ...opts, async fn() {
+  const saved = gpu.maxBindingBytes;
+  gpu.maxBindingBytes = 64;
+  try {
+    const vals = Array.from({ length: 13 * 7 }, (_, i) => i * 0.5 - 20);
+    const t = Tensor.from(gpu, 'f32', [13, 7], vals, 'chunked f32');
+    assertEquals(t.chunks.length, 7); // 28-byte rows, 2 per 64-byte chunk
+    assertEquals([...(await t.read())], vals);
+    const b = Tensor.from(gpu, 'bf16', [13, 7], vals, 'chunked bf16');
+    // 14-byte rows: 4 fit in 64 bytes; an even row count keeps each chunk start u32-aligned
+    assert(b.chunks.every((c, i) => i === b.chunks.length - 1 || c.rows % 2 === 0), 'even rows per chunk');
+    assertEquals([...(await b.read())], vals);
+    assertThrows(() => b.buffer('matmul'), /stored in \d+ chunks.*matmul binds it whole/, 'buffer() on a chunked tensor');
+    assertThrows(() => Tensor.empty(gpu, 'f32', [2, 100], 'wide'), /one row is 400 bytes, over the device's storage binding limit of 64/);
+    t.dispose(); b.dispose();
+  } finally {
+    gpu.maxBindingBytes = saved;
+  }
+} });
+
+Deno.test({ name: 'uniforms are packed by field name; missing, extra and out-of-range fields are errors', ...opts, async fn() {
+  const k = await gpu.kernels.get('selftest_basic');
+  assertEquals(k.uniform?.fields.map((f) => f.name), ['n', 'scale']);
+  const buf = new DataView(packUniform(k, { n: 7, scale: 0.5 }));
+  assertEquals([buf.getUint32(0, true), buf.getFloat32(4, true)], [7, 0.5]);
+  assertThrows(() => packUniform(k, { n: 7 }), /uniform field 'scale' was not given/);
+  assertThrows(() => packUniform(k, { n: 7, scale: 1, m: 3 }), /unknown uniform field\(s\) m/);
+  assertThrows(() => packUniform(k, { n: -1, scale: 1 }), /out of u32 range/);
+  assertThrows(() => packUniform(k, { n: 1.5, scale: 1 }), /is u32, got 1.5/);
+  assertEquals(k.bindings.map((b) => `${b.name}:${b.kind}`), ['params:uniform', 'a:read-only-storage', 'out:storage']);
+} });
+
+Deno.test({ name: 'pipelines are cached by (shader, entry, overrides)', ...opts, async fn() {
+  const a = await gpu.kernels.get('add');
+  const n = gpu.kernels.size;
+  const b = await gpu.kernels.get('add');
+  assert(a === b, 'same kernel object');
+  assertEquals(gpu.kernels.size, n);
+  await assertRejects(() => gpu.kernels.get('no_such_shader'), /no_such_shader\.wgsl not found/);
+  await assertRejects(() => gpu.kernels.get('add', 'nope'), /has no compute entry point 'nope'/);
+  await assertRejects(() => gpu.kernels.get('add', 'main', { TILE: 4 }), /has no override constant 'TILE'/);
+} });
+
+Deno.test({ name: 'a validation error becomes a GpuKernelError naming the dispatch', ...opts, async fn() {
+  const k = await gpu.kernels.get('selftest_basic');
+  const notStorage = gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.COPY_DST, label: 'not-storage' });
+  const out = Tensor.empty(gpu, 'f32', [64], 'out');
+  const stage = new Stage(gpu, 'bad stage');
+  stage.dispatch(k, { label: 'selftest_basic [64] with a non-storage input', bindings: { a: notStorage, out: out.buffer() }, uniforms: { n: 64, scale: 1 }, workgroups: [1] });
+  const err = await assertRejects(() => stage.submit(), /validation error in stage 'bad stage' \[selftest_basic \[64\] with a non-storage input\]/);
+  assert(err instanceof GpuKernelError, 'GpuKernelError');
+  notStorage.destroy();
+  out.dispose();
+} });
+
+Deno.test({ name: 'missing bindings and unknown binding names are caught before dispatch', ...opts, async fn() {
+  const k = await gpu.kernels.get('selftest_basic');
+  const out = Tensor.empty(gpu, 'f32', [64], 'out');
+  const stage = new Stage(gpu, 'stage');
+  assertThrows(() => stage.dispatch(k, { label: 'x', bindings: { out: out.buffer() }, uniforms: { n: 64, scale: 1 }, workgroups: [1] }), /needs a buffer for 'a'/);
+  assertThrows(() => stage.dispatch(k, { label: 'x', bindings: { a: out.buffer(), out: out.buffer(), b: out.buffer() }, uniforms: { n: 64, scale: 1 }, workgroups: [1] }), /has no binding 'b'/);
+  await stage.submit();
+  out.dispose();
+} });
+
+Deno.test({ name: 'poisoned outputs: a kernel that writes nothing fails the comparison', ...opts, async fn() {
+  gpu.poisonNewTensors = true;
+  try {
+    const out = Tensor.empty(gpu, 'f32', [5], 'never written');
+    const got = await out.read();
+    const r = compare(got, [1, 2, 3, 4, 5], { atol: 1e30, rtol: 1e30 }); // even a tolerance this loose must fail
+    assert(!r.ok && r.nonFinite === 5, `poisoned output must fail: ${JSON.stringify(r)}`);
+    out.dispose();
+  } finally {
+    gpu.poisonNewTensors = false;
+  }
+} });
+
+Deno.test({ name: 'ops check shapes and dtypes before dispatch', ...opts, async fn() {
+  const a = Tensor.from(gpu, 'f32', [2, 3], [1, 2, 3, 4, 5, 6], 'a');
+  const b = Tensor.from(gpu, 'f32', [3, 2], [1, 2, 3, 4, 5, 6], 'b');
+  const c = Tensor.from(gpu, 'bf16', [2, 3], [1, 2, 3, 4, 5, 6], 'c');
+  const stage = new Stage(gpu, 'args');
+  await assertRejects(() => add(stage, a, b), /add: b \(b\) must have shape \[2, 3\], found \[3, 2\]/);
+  await assertRejects(() => add(stage, a, c as unknown as Tensor<'f32'>), /add: b \(c\) must be f32, found bf16/);
+  await stage.submit();
+  [a, b, c].forEach((t) => t.dispose());
+} });
+
+Deno.test({ name: 'device loss fails the next call clearly', ...opts, async fn() {
+  const g = await acquireGpu({ noOptionalFeatures: true });
+  const t = Tensor.from(g, 'f32', [4], [1, 2, 3, 4], 't');
+  g.device.destroy();
+  await g.device.lost;
+  assert(g.lost, 'gpu.lost is set');
+  const err = await assertRejects(async () => { const s = new Stage(g, 'after loss'); await add(s, t, t); }, /GPU device lost .*after loss cannot run/);
+  assert(err instanceof GpuDeviceLostError, 'GpuDeviceLostError');
+  await assertRejects(() => t.read(), /device lost/);
+} });
