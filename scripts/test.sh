@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The full test suite: type check, every Deno test (runtime, kernels vs float64 references, io, ...), then the
+# same kernel table in Chromium (SwiftShader WebGPU) through Playwright. Ends with one line "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+export NO_COLOR=1
+deno=node_modules/.bin/deno
+[ -x "$deno" ] || { echo "test: $deno missing — run scripts/setup.sh first" >&2; exit 1; }
+
+passed=0; failed=0
+mkdir -p out
+echo "== type check =="
+if $deno check src harness test; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "type check FAILED"; fi
+
+echo "== deno tests =="
+$deno test -A --no-check test/ 2>&1 | tee out/deno-test.log
+line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' out/deno-test.log | tail -n 1)
+if [ -z "$line" ]; then
+  echo "deno tests: no summary line (crashed?)"; failed=$((failed + 1))
+else
+  p=$(echo "$line" | sed -E 's/.*\| ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.*\| ([0-9]+) failed.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+echo "== chromium (SwiftShader) kernel tests =="
+BROWSER_CMD
+bline=$(grep -E '^browser kernels: [0-9]+ passed, [0-9]+ failed' out/browser-test.log | tail -n 1)
+if [ -z "$bline" ]; then
+  echo "browser kernels: no summary line (did Chromium start?)"; failed=$((failed + 1))
+else
+  p=$(echo "$bline" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$bline" | sed -E 's/.*, ([0-9]+) failed.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
