@@ -1,5 +1,6 @@
 // Every kernel family's cases, in one table.
 import type { OpCase } from '../opCase.ts';
 import { cases as add } from './add.ts';
+import { cases as kvWrite } from './kvWrite.ts';
 
-export const allCases: OpCase[] = [...add];
+export const allCases: OpCase[] = [...add, ...kvWrite];

@@ -1,0 +1,29 @@
+// Write S new key or value rows into a preallocated KV cache at a position (the cache's [kv_head][pos][dim] layout).
+import { OpArgumentError } from '../gpu/errors.ts';
+import type { Stage } from '../gpu/stage.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectDType, expectRank } from './check.ts';
+import { grid1d } from './grid.ts';
+
+/** cache[h, start + s, :] = src[s, h, :] for s < S; src is [S, kvHeads, headDim] (or [S, kvHeads·headDim]). */
+export async function kvWrite(stage: Stage, src: Tensor<'f32'>, cache: Tensor<'f32'>, start: number): Promise<void> {
+  expectDType('kvWrite', 'src', src, ['f32']);
+  expectDType('kvWrite', 'cache', cache, ['f32']);
+  expectRank('kvWrite', 'cache', cache, [3]);
+  const [kvHeads, capacity, headDim] = cache.shape;
+  const seq = src.shape[0];
+  if (src.numel !== seq * kvHeads * headDim) {
+    throw new OpArgumentError('kvWrite', `src (${src.label}) [${src.shape.join(', ')}] does not hold ${seq} rows of ${kvHeads} heads × ${headDim} for cache ${cache.label}`);
+  }
+  if (!Number.isInteger(start) || start < 0 || start + seq > capacity) {
+    throw new OpArgumentError('kvWrite', `positions ${start}..${start + seq - 1} are outside cache ${cache.label} of capacity ${capacity}`);
+  }
+  const kernel = await stage.gpu.kernels.get('kv_write');
+  const { workgroups, rowStride } = grid1d(src.numel, 256);
+  stage.dispatch(kernel, {
+    label: `kvWrite ${seq} rows at ${start} into ${cache.label}`,
+    bindings: { src: src.buffer('kvWrite'), cache: cache.buffer('kvWrite') },
+    uniforms: { seq, kv_heads: kvHeads, head_dim: headDim, capacity, start, row_stride: rowStride },
+    workgroups,
+  });
+}
