@@ -64,6 +64,13 @@ export class Gpu {
     });
   }
 
+  private dummy: GPUBuffer | null = null;
+
+  /** A small storage buffer bound where a kernel's optional input (a bias, a mask) is absent. */
+  get dummyBuffer(): GPUBuffer {
+    return this.dummy ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'absent input' });
+  }
+
   get limits(): Record<LimitName, number> {
     const out = {} as Record<LimitName, number>;
     for (const k of LIMITS) out[k] = Number((this.device.limits as unknown as Record<string, number>)[k]);

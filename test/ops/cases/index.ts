@@ -2,5 +2,6 @@
 import type { OpCase } from '../opCase.ts';
 import { cases as add } from './add.ts';
 import { cases as kvWrite } from './kvWrite.ts';
+import { cases as matmul } from './matmul.ts';
 
-export const allCases: OpCase[] = [...add, ...kvWrite];
+export const allCases: OpCase[] = [...add, ...kvWrite, ...matmul];
