@@ -23,6 +23,7 @@ export class Stage {
   private pass: GPUComputePassEncoder | null = null;
   private uniforms: GPUBuffer[] = [];
   private labels: string[] = [];
+  private cleanups: (() => void)[] = [];
   private submitted = false;
 
   constructor(readonly gpu: Gpu, readonly label: string, readonly profiler: Profiler | null = null) {
@@ -74,6 +75,14 @@ export class Stage {
     if (slot !== undefined) this.endPass();
   }
 
+  /**
+   * Run `fn` once the stage is submitted: for temporaries (split-K partials, ...). Releasing a buffer to the pool
+   * right after submit is safe — WebGPU executes submissions in order, so later work that reuses it runs after.
+   */
+  onDone(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
   /** Copy bytes between buffers (ends the current compute pass). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.endPass();
@@ -96,6 +105,7 @@ export class Stage {
     this.profiler?.resolve(this.encoder);
     const dev = this.gpu.device;
     dev.queue.submit([this.encoder.finish()]);
+    for (const fn of this.cleanups.splice(0)) fn();
     const validation = await dev.popErrorScope();
     const oom = await dev.popErrorScope();
     const uniforms = this.uniforms;

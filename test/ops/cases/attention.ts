@@ -1,0 +1,66 @@
+// Cases for `attention`: GQA groupings, head dims 24/64/72/80/128, causal and bidirectional, a continuing prefill
+// (qStart > 0), cu_seqlens segments, blocking specs (one query fully blocked), decode over a long cache with
+// flash-decoding splits, and stale cache rows beyond kvLength filled with huge values that must be ignored.
+import { Stage } from '../../../src/gpu/stage.ts';
+import { Tensor } from '../../../src/gpu/tensor.ts';
+import { attention, blockMask, type BlockRule } from '../../../src/ops/attention.ts';
+import { attention as attentionRef } from '../../../src/ops/ref/attention.ts';
+import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import type { OpCase } from '../opCase.ts';
+
+interface AttnCase {
+  sQ: number; heads: number; kvHeads: number; d: number; kvLen: number; capacity: number; qStart?: number;
+  causal: boolean; segments?: number[]; block?: BlockRule[]; splits?: number;
+}
+
+const list: AttnCase[] = [
+  { sQ: 1, heads: 4, kvHeads: 2, d: 64, kvLen: 1, capacity: 1, causal: true },
+  { sQ: 7, heads: 4, kvHeads: 2, d: 64, kvLen: 7, capacity: 9, causal: true },
+  { sQ: 129, heads: 3, kvHeads: 3, d: 24, kvLen: 129, capacity: 140, causal: false },
+  { sQ: 7, heads: 6, kvHeads: 1, d: 128, kvLen: 300, capacity: 311, qStart: 293, causal: true },
+  { sQ: 129, heads: 2, kvHeads: 2, d: 80, kvLen: 129, capacity: 129, causal: false, segments: [0, 16, 17, 80, 129] },
+  { sQ: 33, heads: 4, kvHeads: 1, d: 72, kvLen: 33, capacity: 40, causal: true,
+    block: [{ queries: [10, 33], keys: [[2, 6]] }, { queries: [5, 6], keys: [[0, 33]] }] },
+  { sQ: 20, heads: 2, kvHeads: 1, d: 64, kvLen: 20, capacity: 20, causal: false, block: [{ queries: [0, 20], keys: [[3, 4], [7, 12]] }] },
+  { sQ: 1, heads: 6, kvHeads: 2, d: 128, kvLen: 1000, capacity: 1024, qStart: 999, causal: true },
+  { sQ: 1, heads: 4, kvHeads: 4, d: 80, kvLen: 300, capacity: 300, qStart: 299, causal: true, splits: 7 },
+  { sQ: 3, heads: 2, kvHeads: 1, d: 64, kvLen: 130, capacity: 130, qStart: 127, causal: true, splits: 5,
+    block: [{ queries: [1, 2], keys: [[0, 130]] }] },
+];
+
+function name(c: AttnCase): string {
+  return `attention S_q=${c.sQ} heads=${c.heads}/${c.kvHeads} d=${c.d} kv=${c.kvLen}/${c.capacity}` +
+    `${c.qStart ? ` qStart=${c.qStart}` : ''} ${c.causal ? 'causal' : 'bidirectional'}${c.segments ? ` segments ${c.segments.join(',')}` : ''}` +
+    `${c.block ? ` ${c.block.length} block rules` : ''}${c.splits ? ` splits=${c.splits}` : ''}`;
+}
+
+export const cases: OpCase[] = list.map((c) => ({
+  op: 'attention',
+  name: name(c),
+  // f32 scores of d products and an online softmax: errors of a few ulp per step, relative 1e-5 is ample
+  tol: { atol: 2e-5, rtol: 1e-4 },
+  async run(gpu, rng) {
+    const qv = rng.normals(c.sQ * c.heads * c.d).map(Math.fround);
+    const kv = rng.normals(c.kvHeads * c.capacity * c.d).map(Math.fround);
+    const vv = rng.normals(c.kvHeads * c.capacity * c.d).map(Math.fround);
+    // stale rows beyond kvLength: huge values that would dominate if read
+    for (let h = 0; h < c.kvHeads; h++) {
+      for (let j = c.kvLen; j < c.capacity; j++) {
+        for (let t = 0; t < c.d; t++) { kv[(h * c.capacity + j) * c.d + t] = 1e4; vv[(h * c.capacity + j) * c.d + t] = 1e6; }
+      }
+    }
+    const q = Tensor.from(gpu, 'f32', [c.sQ, c.heads, c.d], qv, 'q');
+    const k = Tensor.from(gpu, 'f32', [c.kvHeads, c.capacity, c.d], kv, 'k cache');
+    const v = Tensor.from(gpu, 'f32', [c.kvHeads, c.capacity, c.d], vv, 'v cache');
+    const segments = c.segments ? Tensor.from(gpu, 'u32', [c.segments.length], c.segments, 'cu_seqlens') : undefined;
+    const stage = new Stage(gpu, 'test attention');
+    const block = c.block ? blockMask(stage, c.block, c.sQ, c.kvLen) : undefined;
+    const out = await attention(stage, q, k, v, { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal, segments, block, splits: c.splits });
+    await stage.submit();
+    const got = await out.read();
+    [q, k, v, out, segments, block?.qBits, block?.kBits].forEach((t) => t?.dispose());
+    const want = attentionRef(hostTensor([c.sQ, c.heads, c.d], qv), hostTensor([c.kvHeads, c.capacity, c.d], kv), hostTensor([c.kvHeads, c.capacity, c.d], vv),
+      { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal, segments: c.segments, block: c.block });
+    return { got, want: want.data };
+  },
+}));
