@@ -75,17 +75,37 @@ fn attend(i: u32, h: u32, lo: u32, hi: u32, acc: ptr<function, array<vec4<f32>, 
   var l = 0.0;
   for (var t = 0u; t < d4; t++) { (*acc)[t] = vec4<f32>(0.0); }
   let kvbase = kvh * params.capacity;
-  for (var j = lo; j < hi; j++) {
-    if (params.has_block != 0u && (qb & kbits[j]) != 0u) { continue; }
-    let row = (kvbase + j) * d4;
-    var s4 = vec4<f32>(0.0);
-    for (var t = 0u; t < d4; t++) { s4 = fma(qv[t], k[row + t], s4); }
-    let s = s4.x + s4.y + s4.z + s4.w;
-    let m_new = max(m, s);
+  // keys in blocks of 4: four scores, one rescale of the accumulator per block
+  for (var j0 = lo; j0 < hi; j0 += 4u) {
+    var sc = vec4<f32>(-3.0e38);
+    var ok = vec4<bool>(false);
+    for (var u = 0u; u < 4u; u++) {
+      let j = j0 + u;
+      if (j >= hi) { break; }
+      if (params.has_block != 0u && (qb & kbits[j]) != 0u) { continue; }
+      let row = (kvbase + j) * d4;
+      var s4 = vec4<f32>(0.0);
+      for (var t = 0u; t < d4; t++) { s4 = fma(qv[t], k[row + t], s4); }
+      sc[u] = s4.x + s4.y + s4.z + s4.w;
+      ok[u] = true;
+    }
+    if (!any(ok)) { continue; }
+    let m_new = max(m, max(max(sc.x, sc.y), max(sc.z, sc.w)));
     let corr = exp(m - m_new);
-    let p = exp(s - m_new);
-    l = l * corr + p;
-    for (var t = 0u; t < d4; t++) { (*acc)[t] = fma(vec4<f32>(p), v[row + t], (*acc)[t] * corr); }
+    let p = select(vec4<f32>(0.0), exp(sc - vec4<f32>(m_new)), ok);
+    l = l * corr + p.x + p.y + p.z + p.w;
+    let r0 = (kvbase + j0) * d4;
+    let r1 = r0 + select(0u, d4, ok.y);
+    let r2 = r0 + select(0u, 2u * d4, ok.z);
+    let r3 = r0 + select(0u, 3u * d4, ok.w);
+    for (var t = 0u; t < d4; t++) {
+      var a = (*acc)[t] * corr;
+      a = fma(vec4<f32>(p.x), v[r0 + t], a);
+      a = fma(vec4<f32>(p.y), v[r1 + t], a);
+      a = fma(vec4<f32>(p.z), v[r2 + t], a);
+      a = fma(vec4<f32>(p.w), v[r3 + t], a);
+      (*acc)[t] = a;
+    }
     m = m_new;
   }
   return Partial(m, l);

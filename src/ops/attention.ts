@@ -58,7 +58,7 @@ export function blockMask(stage: Stage, rules: readonly BlockRule[], sQ: number,
   return { qBits: Tensor.from(stage.gpu, 'u32', [sQ], qBits, 'block qBits'), kBits: Tensor.from(stage.gpu, 'u32', [kvLength], kBits, 'block kBits') };
 }
 
-const WG = 8;
+const WG = 32;
 
 export async function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): Promise<Tensor<'f32'>> {
   const op = 'attention';
