@@ -4,5 +4,7 @@ import { cases as add } from './add.ts';
 import { cases as attention } from './attention.ts';
 import { cases as kvWrite } from './kvWrite.ts';
 import { cases as matmul } from './matmul.ts';
+import { cases as norm } from './norm.ts';
+import { cases as rope } from './rope.ts';
 
-export const allCases: OpCase[] = [...add, ...attention, ...kvWrite, ...matmul];
+export const allCases: OpCase[] = [...add, ...attention, ...kvWrite, ...matmul, ...norm, ...rope];

@@ -1,0 +1,71 @@
+// Row norms, one workgroup per row of x [rows, D] (f32), weight/bias [D] in f32 | f16 | bf16 (packed):
+//   rms_norm:   y = x · rsqrt(mean(x²) + eps) · w                       (HF Qwen2RMSNorm / LlamaRMSNorm)
+//   layer_norm: y = (x − mean) · rsqrt(mean((x − mean)²) + eps) · w + b  (two passes: mean, then centred variance)
+struct Params { rows: u32, d: u32, eps: f32, row_stride: u32 }
+
+override W_DTYPE: u32 = 0u;
+override B_DTYPE: u32 = 0u;
+const WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+var<workgroup> red: array<f32, WG>;
+
+fn unpack_at(word: u32, e: u32, dt: u32) -> f32 {
+  if (dt == 0u) { return bitcast<f32>(word); }
+  let h = (word >> ((e & 1u) * 16u)) & 0xffffu;
+  if (dt == 1u) { return unpack2x16float(h).x; }
+  return bitcast<f32>(h << 16u);
+}
+
+fn w_at(i: u32) -> f32 {
+  if (W_DTYPE == 0u) { return bitcast<f32>(weight[i]); }
+  return unpack_at(weight[i >> 1u], i, W_DTYPE);
+}
+
+fn b_at(i: u32) -> f32 {
+  if (B_DTYPE == 0u) { return bitcast<f32>(bias[i]); }
+  return unpack_at(bias[i >> 1u], i, B_DTYPE);
+}
+
+// Σ over the workgroup of v (every invocation gets the total)
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG)
+fn rms_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x + wg.y * params.row_stride;
+  if (row >= params.rows) { return; }  // uniform per workgroup
+  let base = row * params.d;
+  var ss = 0.0;
+  for (var i = lid; i < params.d; i += WG) { let v = x[base + i]; ss = fma(v, v, ss); }
+  let inv = inverseSqrt(workgroup_sum(ss, lid) / f32(params.d) + params.eps);
+  for (var i = lid; i < params.d; i += WG) { y[base + i] = x[base + i] * inv * w_at(i); }
+}
+
+@compute @workgroup_size(WG)
+fn layer_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x + wg.y * params.row_stride;
+  if (row >= params.rows) { return; }
+  let base = row * params.d;
+  var s = 0.0;
+  for (var i = lid; i < params.d; i += WG) { s += x[base + i]; }
+  let mean = workgroup_sum(s, lid) / f32(params.d);
+  var ss = 0.0;
+  for (var i = lid; i < params.d; i += WG) { let c = x[base + i] - mean; ss = fma(c, c, ss); }
+  let inv = inverseSqrt(workgroup_sum(ss, lid) / f32(params.d) + params.eps);
+  for (var i = lid; i < params.d; i += WG) { y[base + i] = fma((x[base + i] - mean) * inv, w_at(i), b_at(i)); }
+}

@@ -1,0 +1,52 @@
+// Cases for `rmsNorm` and `layerNorm`: awkward rows and widths up to 3584, every weight dtype, offsets in x
+// (LayerNorm's two-pass variance must not cancel on rows with a large mean).
+import type { DType } from '../../../src/gpu/dtype.ts';
+import { roundTo } from '../../../src/gpu/dtype.ts';
+import { Stage } from '../../../src/gpu/stage.ts';
+import { Tensor } from '../../../src/gpu/tensor.ts';
+import { layerNorm, rmsNorm } from '../../../src/ops/norm.ts';
+import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { layerNorm as layerNormRef, rmsNorm as rmsNormRef } from '../../../src/ops/ref/norm.ts';
+import type { OpCase } from '../opCase.ts';
+
+const shapes: [number[], DType, number][] = [[[1, 7], 'f32', 0], [[7, 129], 'bf16', 0], [[129, 1000], 'f16', 3], [[3, 3584], 'bf16', 0], [[2, 7, 1152], 'f32', 100], [[1, 1], 'f32', 0]];
+
+export const cases: OpCase[] = shapes.flatMap(([shape, wdt, offset]): OpCase[] => {
+  const d = shape[shape.length - 1];
+  const n = shape.reduce((a, b) => a * b, 1);
+  return [
+    {
+      op: 'rmsNorm',
+      name: `rmsNorm [${shape.join('×')}] w=${wdt}${offset ? ` x+${offset}` : ''}`,
+      tol: { atol: 1e-6, rtol: 2e-6 }, // sum of squares in f32 over ≤ 3584 terms, then a few roundings
+      async run(gpu, rng) {
+        const xv = rng.normals(n).map((v) => Math.fround(v + offset));
+        const wv = rng.normals(d, 0.2).map((v) => roundTo(wdt, 1 + v));
+        const x = Tensor.from(gpu, 'f32', shape, xv, 'x'), w = Tensor.from(gpu, wdt, [d], wv, 'w');
+        const stage = new Stage(gpu, 'test rmsNorm');
+        const y = await rmsNorm(stage, x, w, 1e-6);
+        await stage.submit();
+        const got = await y.read();
+        [x, w, y].forEach((t) => t.dispose());
+        return { got, want: rmsNormRef(hostTensor(shape, xv), hostTensor([d], wv), 1e-6).data };
+      },
+    },
+    {
+      op: 'layerNorm',
+      name: `layerNorm [${shape.join('×')}] w,b=${wdt}${offset ? ` x+${offset}` : ''}`,
+      tol: { atol: 2e-5, rtol: 2e-5 }, // mean and centred variance in f32; with x+100 the mean costs ~1e-5 relative
+      async run(gpu, rng) {
+        const xv = rng.normals(n).map((v) => Math.fround(v + offset));
+        const wv = rng.normals(d, 0.2).map((v) => roundTo(wdt, 1 + v));
+        const bv = rng.normals(d, 0.3).map((v) => roundTo(wdt, v));
+        const x = Tensor.from(gpu, 'f32', shape, xv, 'x'), w = Tensor.from(gpu, wdt, [d], wv, 'w'), b = Tensor.from(gpu, wdt, [d], bv, 'b');
+        const stage = new Stage(gpu, 'test layerNorm');
+        const y = await layerNorm(stage, x, w, b, 1e-5);
+        await stage.submit();
+        const got = await y.read();
+        [x, w, b, y].forEach((t) => t.dispose());
+        return { got, want: layerNormRef(hostTensor(shape, xv), hostTensor([d], wv), hostTensor([d], bv), 1e-5).data };
+      },
+    },
+  ];
+});

@@ -1,0 +1,49 @@
+// Cases for the RoPE forms: awkward heads × head_dim, positions up to 32767 with theta 1e6 (where a naive
+// cos of a large f32 angle loses accuracy), M-RoPE with Qwen2.5-VL's section split, vision 2D RoPE, in place.
+import { Stage } from '../../../src/gpu/stage.ts';
+import { Tensor } from '../../../src/gpu/tensor.ts';
+import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { mrope as mropeRef, rope as ropeRef, visionRope2d as rope2dRef } from '../../../src/ops/ref/rope.ts';
+import { mrope, rope, visionRope2d } from '../../../src/ops/rope.ts';
+import type { OpCase } from '../opCase.ts';
+
+// cos/sin of the (f32) angle after range reduction: ~1e-6 absolute per factor; outputs are O(1)
+const tol = { atol: 1e-5, rtol: 1e-5 };
+
+type Form = 'rope' | 'mrope' | 'rope2d';
+const list: { form: Form; s: number; h: number; d: number; theta: number; maxPos: number; inPlace?: boolean; section?: [number, number, number] }[] = [
+  { form: 'rope', s: 1, h: 3, d: 24, theta: 10000, maxPos: 5 },
+  { form: 'rope', s: 7, h: 2, d: 128, theta: 1e6, maxPos: 32767 },
+  { form: 'rope', s: 129, h: 7, d: 64, theta: 500000, maxPos: 8191, inPlace: true },
+  { form: 'mrope', s: 7, h: 2, d: 128, theta: 1e6, maxPos: 2000, section: [16, 24, 24] },
+  { form: 'mrope', s: 129, h: 3, d: 24, theta: 1e6, maxPos: 300, section: [2, 5, 5], inPlace: true },
+  { form: 'rope2d', s: 129, h: 7, d: 80, theta: 10000, maxPos: 100 },
+  { form: 'rope2d', s: 1, h: 1, d: 8, theta: 10000, maxPos: 3, inPlace: true },
+];
+
+export const cases: OpCase[] = list.map((c) => ({
+  op: 'rope',
+  name: `${c.form} [${c.s}×${c.h}×${c.d}] theta=${c.theta} positions ≤ ${c.maxPos}${c.section ? ` section ${c.section.join(',')}` : ''}${c.inPlace ? ' in place' : ''}`,
+  tol,
+  async run(gpu, rng) {
+    const xv = rng.normals(c.s * c.h * c.d).map(Math.fround);
+    const nPos = c.form === 'rope' ? c.s : c.form === 'mrope' ? 3 * c.s : 2 * c.s;
+    const pv = Array.from({ length: nPos }, (_, i) => (i === 0 ? c.maxPos : rng.int(0, c.maxPos + 1)));
+    const posShape = c.form === 'rope' ? [c.s] : c.form === 'mrope' ? [3, c.s] : [c.s, 2];
+    const x = Tensor.from(gpu, 'f32', [c.s, c.h, c.d], xv, 'x');
+    const pos = Tensor.from(gpu, 'i32', posShape, pv, 'positions');
+    const stage = new Stage(gpu, `test ${c.form}`);
+    const out = c.inPlace ? x : undefined;
+    const y = c.form === 'rope' ? await rope(stage, x, pos, { theta: c.theta, out })
+      : c.form === 'mrope' ? await mrope(stage, x, pos, { theta: c.theta, mropeSection: c.section!, out })
+      : await visionRope2d(stage, x, pos, { theta: c.theta, out });
+    await stage.submit();
+    const got = await y.read();
+    [x, pos, y].forEach((t) => t.dispose());
+    const hx = hostTensor([c.s, c.h, c.d], xv), hp = hostTensor(posShape, pv);
+    const want = c.form === 'rope' ? ropeRef(hx, hp, { theta: c.theta })
+      : c.form === 'mrope' ? mropeRef(hx, hp, { theta: c.theta, mropeSection: c.section! })
+      : rope2dRef(hx, hp, { theta: c.theta });
+    return { got, want: want.data };
+  },
+}));
