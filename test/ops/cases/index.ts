@@ -1,5 +1,6 @@
 // Every kernel family's cases, in one table.
 import type { OpCase } from '../opCase.ts';
+import { cases as activation } from './activation.ts';
 import { cases as add } from './add.ts';
 import { cases as attention } from './attention.ts';
 import { cases as kvWrite } from './kvWrite.ts';
@@ -7,4 +8,4 @@ import { cases as matmul } from './matmul.ts';
 import { cases as norm } from './norm.ts';
 import { cases as rope } from './rope.ts';
 
-export const allCases: OpCase[] = [...add, ...attention, ...kvWrite, ...matmul, ...norm, ...rope];
+export const allCases: OpCase[] = [...activation, ...add, ...attention, ...kvWrite, ...matmul, ...norm, ...rope];
