@@ -90,6 +90,13 @@ export class Stage {
     this.labels.push(`copy ${src.label} -> ${dst.label} (${size} B)`);
   }
 
+  /** Zero a whole buffer (ends the current compute pass). */
+  clear(buffer: GPUBuffer): void {
+    this.endPass();
+    this.encoder.clearBuffer(buffer);
+    this.labels.push(`clear ${buffer.label}`);
+  }
+
   private endPass(): void {
     if (this.pass) {
       this.pass.end();

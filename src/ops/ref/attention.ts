@@ -43,7 +43,7 @@ export function attention(q: HostTensor, k: HostTensor, v: HostTensor, opts: Att
         for (let t = 0; t < d; t++) s += q.data[(i * nHeads + h) * d + t] * k.data[(kvh * capacity + j) * d + t];
         return s * scale;
       });
-      const mx = Math.max(...scores);
+      const mx = scores.reduce((a, b) => Math.max(a, b), -Infinity);
       const ps = scores.map((s) => Math.exp(s - mx));
       const sum = ps.reduce((a, b) => a + b, 0);
       for (let t = 0; t < d; t++) {
