@@ -24,7 +24,7 @@ else
 fi
 
 echo "== chromium (SwiftShader) kernel tests =="
-BROWSER_CMD
+node test/browser/kernels.browser.mjs 2>&1 | tee out/browser-test.log
 bline=$(grep -E '^browser kernels: [0-9]+ passed, [0-9]+ failed' out/browser-test.log | tail -n 1)
 if [ -z "$bline" ]; then
   echo "browser kernels: no summary line (did Chromium start?)"; failed=$((failed + 1))

@@ -3,7 +3,6 @@
 // with θ_i = pos_{axis(i)}[s] · inv_freq[i], the product in f32 as HF computes `freqs`. One kernel serves:
 //   1D RoPE (one position stream), Qwen2.5-VL M-RoPE (three streams t/h/w chosen by mrope_section),
 //   Qwen2.5-VL vision 2D RoPE (row/col streams). inv_freq [d/2] is computed on the host (see src/ops/rope.ts).
-// cos/sin of large angles (positions up to 32k) are range-reduced by 2π in three parts (Cody–Waite) first.
 struct Params {
   seq: u32,
   heads: u32,
@@ -22,14 +21,26 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xio: array<f32>;
 
-const TWO_PI_A: f32 = 6.28125;              // 2π split so that k·A is exact for |k| < 2^15
-const TWO_PI_B: f32 = 0.0019353071693331003;  // f32(2π − A)
-const TWO_PI_C: f32 = 1.0253131677018246e-11;  // f32(2π − A − B)
+// cos θ and sin θ to ~1 ulp on any adapter: WGSL only promises 2^-11 absolute error for cos/sin (SwiftShader
+// is that coarse), so reduce θ by π/2 in three parts (Cody–Waite: q·A is exact for |q| < 2^15, i.e. positions up
+// to ~32k) and evaluate Taylor polynomials on [−π/4, π/4] (truncation < 2e-9).
+const HALF_PI_A: f32 = 1.5703125;                 // 201/128, 8 significant bits
+const HALF_PI_B: f32 = 0.0004838267923332751;     // f32(π/2 − A)
+const HALF_PI_C: f32 = 2.5632829192545614e-12;    // f32(π/2 − A − B)
 
 fn cos_sin(theta: f32) -> vec2<f32> {
-  let kq = round(theta * 0.15915494309189535);
-  let r = ((theta - kq * TWO_PI_A) - kq * TWO_PI_B) - kq * TWO_PI_C;
-  return vec2<f32>(cos(r), sin(r));
+  let q = round(theta * 0.6366197723675814);
+  let y = ((theta - q * HALF_PI_A) - q * HALF_PI_B) - q * HALF_PI_C;
+  let y2 = y * y;
+  // sin y = y − y³/3! + y⁵/5! − y⁷/7! + y⁹/9!;  cos y = 1 − y²/2! + y⁴/4! − y⁶/6! + y⁸/8!
+  let s = y * fma(y2, fma(y2, fma(y2, fma(y2, 2.7557319e-6, -1.9841270e-4), 8.3333333e-3), -1.6666667e-1), 1.0);
+  let c = fma(y2, fma(y2, fma(y2, fma(y2, 2.4801587e-5, -1.3888889e-3), 4.1666667e-2), -0.5), 1.0);
+  // quadrant: θ = qπ/2 + y
+  let k = i32(q) & 3;
+  if (k == 0) { return vec2<f32>(c, s); }
+  if (k == 1) { return vec2<f32>(-s, c); }
+  if (k == 2) { return vec2<f32>(-c, -s); }
+  return vec2<f32>(s, -c);
 }
 
 // (flat index of x_i, cos θ, sin θ) for invocation g, or index 0xffffffff when out of range

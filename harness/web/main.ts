@@ -1,0 +1,75 @@
+// Browser entry: adapter report (the doctor view) and the kernel test table run against the float64
+// references, exactly as test/ops/kernels.test.ts runs it in Deno. `?run=kernels` starts the tests at load and
+// publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs.
+import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
+import { setShaderSource } from '../../src/gpu/kernel.ts';
+import { allCases } from '../../test/ops/cases/index.ts';
+import { compare, Rng } from '../../test/ops/opCase.ts';
+
+const shaders = import.meta.glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default' }) as Record<string, () => Promise<string>>;
+setShaderSource(async (name) => {
+  const load = shaders[`../../shaders/${name}.wgsl`];
+  if (!load) throw new Error(`shader ${name}.wgsl is not in the bundle`);
+  return await load();
+});
+
+interface CaseResult { op: string; name: string; ok: boolean; detail: string; ms: number }
+declare global {
+  interface Window { __kvscopeResults?: { adapter: string; results: CaseResult[]; error?: string } }
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' }[c]!));
+
+function report(gpu: Gpu): string {
+  const i = gpu.info;
+  const rows = Object.entries(gpu.limits).map(([k, v]) => `<tr><td>${k}</td><td>${v.toLocaleString('en-US')}</td></tr>`).join('');
+  const tests = gpu.selfTests.map((t) => `<tr><td>${t.feature}</td><td class="${t.passed ? 'pass' : 'fail'}">${t.passed ? 'pass' : 'FAIL'}</td><td>${esc(t.detail)}</td></tr>`).join('');
+  return `<table><tr><th>adapter</th><td>${esc(i.description || '(no description)')}</td></tr>
+    <tr><th>vendor</th><td>${esc(i.vendor)}</td></tr><tr><th>architecture</th><td>${esc(i.architecture)}</td></tr></table>
+    <h2>Features</h2><pre>${[...gpu.adapter.features].sort().join('\n')}</pre>
+    <h2>Self-tests</h2><table>${tests}</table><h2>Limits</h2><table>${rows}</table>`;
+}
+
+async function runKernels(gpu: Gpu): Promise<CaseResult[]> {
+  gpu.poisonNewTensors = true;
+  const out: CaseResult[] = [];
+  const list = $('kernels');
+  list.innerHTML = '';
+  for (const [i, c] of allCases.entries()) {
+    const t0 = performance.now();
+    let ok = false, detail = '';
+    try {
+      const { got, want } = await c.run(gpu, new Rng(1000 + i));
+      const r = compare(got, want, c.tol);
+      ok = r.ok;
+      detail = ok ? `max abs err ${r.maxAbsErr.toExponential(2)}` : `${r.bad} bad (non-finite ${r.nonFinite}); first ${r.firstBad}`;
+    } catch (e) {
+      detail = `threw: ${(e as Error).message}`;
+    }
+    const res = { op: c.op, name: c.name, ok, detail, ms: performance.now() - t0 };
+    out.push(res);
+    list.insertAdjacentHTML('beforeend', `<div class="${ok ? 'pass' : 'fail'}">${ok ? '✓' : '✗'} ${esc(c.name)} — ${esc(detail)}</div>`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let gpu: Gpu;
+  try {
+    gpu = await acquireGpu();
+  } catch (e) {
+    $('report').innerHTML = `<p class="fail">${esc((e as Error).message)}</p>`;
+    window.__kvscopeResults = { adapter: '', results: [], error: (e as Error).message };
+    return;
+  }
+  $('report').innerHTML = report(gpu);
+  const adapter = gpu.describe();
+  $('run').onclick = () => void runKernels(gpu);
+  if (new URLSearchParams(location.search).get('run') === 'kernels') {
+    const results = await runKernels(gpu);
+    window.__kvscopeResults = { adapter, results };
+  }
+}
+
+void main();
