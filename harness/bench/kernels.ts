@@ -32,10 +32,18 @@ export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Pro
     rows.push(...rs);
     if (opts.json) for (const r of rs) console.log(JSON.stringify(r));
   };
-  if (opts.only !== 'attention') emit(await benchMatmul(gpu, { quick: opts.quick, reps: opts.reps }));
+  const notes: string[] = [];
+  const note = (s: string) => notes.push(s);
+  if (opts.only !== 'attention') emit(await benchMatmul(gpu, { quick: opts.quick, reps: opts.reps, log: note }));
   if (opts.only !== 'matmul') emit(await benchAttention(gpu, { quick: opts.quick, reps: opts.reps }));
   if (!opts.json) {
     console.log(benchTable(rows));
+    for (const n of notes) if (/not measured|wrong/.test(n)) console.log(`note: ${n}`);
+    const f32 = rows.find((r) => r.kernel === 'matmul' && r.impl === 'kvscope' && r.dtype === 'f32' && r.shape.m === 1024);
+    const bf16 = rows.find((r) => r.kernel === 'matmul' && r.impl === 'kvscope' && r.dtype === 'bf16' && r.shape.m === 1024);
+    const attn = rows.find((r) => r.kernel === 'attention' && r.shape.tokens === 1024);
+    if (f32 && bf16) console.log(`bf16/f32 time at 1024³: ${(bf16.median_ms / f32.median_ms).toFixed(2)}×`);
+    if (f32 && attn) console.log(`attention (1024 tokens) at ${(100 * attn.gflops / f32.gflops).toFixed(0)}% of the f32 matmul GFLOP/s`);
     const cpu = await cpuMatmulCeiling();
     console.log(cpu.gflops !== null ? `CPU ceiling: ${cpu.gflops.toFixed(1)} GFLOP/s (${cpu.how})` : `CPU ceiling: ${cpu.how}`);
   }

@@ -16,6 +16,7 @@ export interface MatmulOptions {
 }
 
 const TM = 8, TN = 4, WG = 8; // rows and cols per invocation, invocations per workgroup (shaders/matmul.wgsl)
+const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
 
 export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Promise<Tensor<'f32'>> {
   const op = 'matmul';
@@ -39,7 +40,7 @@ export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: Ma
   const overrides = { W_DTYPE: floatDTypeCode(w.dtype), B_DTYPE: floatDTypeCode(opts.bias?.dtype ?? 'f32') };
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
   const entry = `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = await stage.gpu.kernels.get('matmul', entry, { ...overrides, WG });
+  const kernel = await stage.gpu.kernels.get('matmul', entry, { ...overrides, WG: path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   for (const chunk of w.chunks) {
@@ -47,7 +48,7 @@ export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: Ma
     let workgroups: [number, number];
     if (path === 'gemv') {
       if (m !== 1) throw new OpArgumentError(op, `the gemv path takes one row, x has ${m}`);
-      const groups = Math.ceil(chunk.rows / (TN * WG));
+      const groups = Math.ceil(chunk.rows / (TN * GEMV_WG));
       workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
     } else {
       workgroups = [Math.ceil(chunk.rows / (TN * WG)), Math.ceil(m / TM)];
