@@ -6,7 +6,9 @@ import { setShaderSource } from '../../src/gpu/kernel.ts';
 import { allCases } from '../../test/ops/cases/index.ts';
 import { compare, Rng } from '../../test/ops/opCase.ts';
 
-const shaders = import.meta.glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default' }) as Record<string, () => Promise<string>>;
+// Vite's import.meta.glob (typed here by hand so `deno check` also checks this file)
+type Glob = (pattern: string, opts: { query: string; import: string }) => Record<string, () => Promise<string>>;
+const shaders = (import.meta as unknown as { glob: Glob }).glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default' });
 setShaderSource(async (name) => {
   const load = shaders[`../../shaders/${name}.wgsl`];
   if (!load) throw new Error(`shader ${name}.wgsl is not in the bundle`);
