@@ -28,5 +28,7 @@ else
 fi
 
 echo "setup: npm packages"
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+# `npm install` (it follows package-lock.json): `npm ci` rejects the lock npm 11 writes here, which omits the
+# other platforms' optional @deno/* binaries
+npm install --no-audit --no-fund --loglevel=error
 echo "setup: done ($(node_modules/.bin/deno --version | head -n 1))"

@@ -33,6 +33,11 @@ export class Stage {
     this.encoder = gpu.device.createCommandEncoder({ label });
   }
 
+  /** Commands recorded so far (dispatches, copies, clears). */
+  get size(): number {
+    return this.labels.length;
+  }
+
   /** Record one dispatch of `kernel`. */
   dispatch(kernel: Kernel, d: Dispatch): void {
     if (this.submitted) throw new Error(`stage ${this.label} was already submitted`);
