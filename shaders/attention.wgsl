@@ -9,8 +9,8 @@
 // spec (query i may not see key j when qbits[i] & kbits[j] ≠ 0 — the study's interventions).
 // A query that may see no key at all gets zeros.
 //
-// `main`: one invocation per (query, head); the invocations of a workgroup are consecutive queries of one head, so
-// they read the same key rows at the same time. `split` + `combine`: flash-decoding for few queries over a long
+// `main`: one invocation per two queries of one head (each key and value row read serves both); the invocations of
+// a workgroup are consecutive queries of one head, so they read the same key rows at the same time. `split` + `combine`: flash-decoding for few queries over a long
 // cache — each invocation reduces one slice of the keys to (m, l, acc), `combine` merges the slices.
 
 struct Params {
@@ -111,19 +111,82 @@ fn attend(i: u32, h: u32, lo: u32, hi: u32, acc: ptr<function, array<vec4<f32>, 
   return Partial(m, l);
 }
 
+// Two queries (i, i+1) of one head per invocation: every key and value row read serves both.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i0 = 2u * gid.x;
   let h = gid.y;
-  if (i >= params.s_q) { return; }
-  let r = key_range(i);
-  var acc: array<vec4<f32>, MAX_D4>;
-  let p = attend(i, h, r.x, r.y, &acc);
+  if (i0 >= params.s_q) { return; }
+  let two = i0 + 1u < params.s_q;
   let d4 = params.head_dim / 4u;
-  var inv = 0.0;
-  if (p.l > 0.0) { inv = 1.0 / p.l; }
-  let obase = (i * params.n_heads + h) * d4;
-  for (var t = 0u; t < d4; t++) { out[obase + t] = acc[t] * inv; }
+  let kvh = h / (params.n_heads / params.n_kv_heads);
+  let r0 = key_range(i0);
+  var r1 = r0;
+  if (two) { r1 = key_range(i0 + 1u); }
+  var qa: array<vec4<f32>, MAX_D4>;
+  var qb: array<vec4<f32>, MAX_D4>;
+  var acc_a: array<vec4<f32>, MAX_D4>;
+  var acc_b: array<vec4<f32>, MAX_D4>;
+  let qbase = (i0 * params.n_heads + h) * d4;
+  for (var t = 0u; t < d4; t++) {
+    qa[t] = q[qbase + t] * params.scale;
+    if (two) { qb[t] = q[qbase + params.n_heads * d4 + t] * params.scale; }
+  }
+  var bits_a = 0u;
+  var bits_b = 0u;
+  if (params.has_block != 0u) { bits_a = qbits[i0]; if (two) { bits_b = qbits[i0 + 1u]; } }
+  var ma = -3.0e38; var la = 0.0;
+  var mb = -3.0e38; var lb = 0.0;
+  let lo = min(r0.x, r1.x);
+  let hi = max(r0.y, r1.y);
+  let kvbase = kvh * params.capacity;
+  for (var j = lo; j < hi; j++) {
+    var ok_a = j >= r0.x && j < r0.y;
+    var ok_b = two && j >= r1.x && j < r1.y;
+    if (params.has_block != 0u) {
+      let kb = kbits[j];
+      ok_a = ok_a && (bits_a & kb) == 0u;
+      ok_b = ok_b && (bits_b & kb) == 0u;
+    }
+    if (!ok_a && !ok_b) { continue; }
+    let row = (kvbase + j) * d4;
+    var sa4 = vec4<f32>(0.0);
+    var sb4 = vec4<f32>(0.0);
+    for (var t = 0u; t < d4; t++) {
+      let kv = k[row + t];
+      sa4 = fma(qa[t], kv, sa4);
+      sb4 = fma(qb[t], kv, sb4);
+    }
+    // online softmax per query; a query that may not see key j keeps its state (p = 0, no rescale)
+    var ca = 1.0; var pa = 0.0;
+    if (ok_a) {
+      let s = sa4.x + sa4.y + sa4.z + sa4.w;
+      let mn = max(ma, s);
+      ca = exp(ma - mn); pa = exp(s - mn); ma = mn;
+      la = la * ca + pa;
+    }
+    var cb = 1.0; var pb = 0.0;
+    if (ok_b) {
+      let s = sb4.x + sb4.y + sb4.z + sb4.w;
+      let mn = max(mb, s);
+      cb = exp(mb - mn); pb = exp(s - mn); mb = mn;
+      lb = lb * cb + pb;
+    }
+    for (var t = 0u; t < d4; t++) {
+      let vv = v[row + t];
+      acc_a[t] = fma(vec4<f32>(pa), vv, acc_a[t] * ca);
+      acc_b[t] = fma(vec4<f32>(pb), vv, acc_b[t] * cb);
+    }
+  }
+  var inv_a = 0.0;
+  if (la > 0.0) { inv_a = 1.0 / la; }
+  var inv_b = 0.0;
+  if (lb > 0.0) { inv_b = 1.0 / lb; }
+  let obase = (i0 * params.n_heads + h) * d4;
+  for (var t = 0u; t < d4; t++) {
+    out[obase + t] = acc_a[t] * inv_a;
+    if (two) { out[obase + params.n_heads * d4 + t] = acc_b[t] * inv_b; }
+  }
 }
 
 @compute @workgroup_size(WG)

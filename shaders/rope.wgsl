@@ -21,12 +21,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xio: array<f32>;
 
-// cos θ and sin θ to ~1 ulp on any adapter: WGSL only promises 2^-11 absolute error for cos/sin (SwiftShader
-// is that coarse), so reduce θ by π/2 in three parts (Cody–Waite: q·A is exact for |q| < 2^15, i.e. positions up
-// to ~32k) and evaluate Taylor polynomials on [−π/4, π/4] (truncation < 2e-9).
-const HALF_PI_A: f32 = 1.5703125;                 // 201/128, 8 significant bits
-const HALF_PI_B: f32 = 0.0004838267923332751;     // f32(π/2 − A)
-const HALF_PI_C: f32 = 2.5632829192545614e-12;    // f32(π/2 − A − B)
+// cos θ and sin θ to a few ulp on any adapter: WGSL only promises 2^-11 absolute error for cos/sin (SwiftShader
+// is that coarse, and large angles are worse), so reduce θ = qπ/2 + y in three parts (Cody–Waite: A and B have
+// 8 significant bits, so q·A and q·B are exact for |q| < 2^16, i.e. |θ| < 102943 — positions to ~100k) and
+// evaluate Taylor polynomials on [−π/4, π/4] (truncation < 2e-9).
+const HALF_PI_A: f32 = 1.5703125;               // 201·2^-7
+const HALF_PI_B: f32 = 0.0004825592041015625;   // 253·2^-19
+const HALF_PI_C: f32 = 1.2675908465098473e-06;  // f32(π/2 − A − B)
 
 fn cos_sin(theta: f32) -> vec2<f32> {
   let q = round(theta * 0.6366197723675814);
@@ -35,7 +36,7 @@ fn cos_sin(theta: f32) -> vec2<f32> {
   // sin y = y − y³/3! + y⁵/5! − y⁷/7! + y⁹/9!;  cos y = 1 − y²/2! + y⁴/4! − y⁶/6! + y⁸/8!
   let s = y * fma(y2, fma(y2, fma(y2, fma(y2, 2.7557319e-6, -1.9841270e-4), 8.3333333e-3), -1.6666667e-1), 1.0);
   let c = fma(y2, fma(y2, fma(y2, fma(y2, 2.4801587e-5, -1.3888889e-3), 4.1666667e-2), -0.5), 1.0);
-  // quadrant: θ = qπ/2 + y
+  // quadrant k = q mod 4: (cos, sin)(kπ/2 + y)
   let k = i32(q) & 3;
   if (k == 0) { return vec2<f32>(c, s); }
   if (k == 1) { return vec2<f32>(-s, c); }
@@ -43,8 +44,11 @@ fn cos_sin(theta: f32) -> vec2<f32> {
   return vec2<f32>(s, -c);
 }
 
-// (flat index of x_i, cos θ, sin θ) for invocation g, or index 0xffffffff when out of range
-fn pair(g: u32) -> vec4<f32> {
+// One rotation: x_a pairs with x_{a + d/2}, both turned by θ.
+struct Pair { a: u32, cs: vec2<f32> }
+
+// The pair for invocation g (g < S·H·d/2): i = g mod d/2, (s, h) from g div d/2, θ = f32(pos · inv_freq[i]).
+fn pair(g: u32) -> Pair {
   let i = g % params.half;
   let sh = g / params.half;       // s·H + h
   let s = sh / params.heads;
@@ -53,9 +57,7 @@ fn pair(g: u32) -> vec4<f32> {
   if (i >= params.sec0 + params.sec1) { axis = 2u; }
   let pos = positions[axis * params.pos_axis_stride + s * params.pos_seq_stride];
   let theta = f32(pos) * inv_freq[i];
-  let cs = cos_sin(theta);
-  let idx = sh * 2u * params.half + i;
-  return vec4<f32>(bitcast<f32>(idx), cs.x, cs.y, 0.0);
+  return Pair(sh * 2u * params.half + i, cos_sin(theta));
 }
 
 @compute @workgroup_size(64)
@@ -63,12 +65,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.x + gid.y * params.row_stride;
   if (g >= params.seq * params.heads * params.half) { return; }
   let p = pair(g);
-  let a = bitcast<u32>(p.x);
+  let a = p.a;
   let b = a + params.half;
   let x1 = x[a];
   let x2 = x[b];
-  out[a] = x1 * p.y - x2 * p.z;
-  out[b] = x2 * p.y + x1 * p.z;
+  out[a] = x1 * p.cs.x - x2 * p.cs.y;
+  out[b] = x2 * p.cs.x + x1 * p.cs.y;
 }
 
 @compute @workgroup_size(64)
@@ -76,10 +78,10 @@ fn in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.x + gid.y * params.row_stride;
   if (g >= params.seq * params.heads * params.half) { return; }
   let p = pair(g);
-  let a = bitcast<u32>(p.x);
+  let a = p.a;
   let b = a + params.half;
   let x1 = xio[a];
   let x2 = xio[b];
-  xio[a] = x1 * p.y - x2 * p.z;
-  xio[b] = x2 * p.y + x1 * p.z;
+  xio[a] = x1 * p.cs.x - x2 * p.cs.y;
+  xio[b] = x2 * p.cs.x + x1 * p.cs.y;
 }

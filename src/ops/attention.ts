@@ -102,7 +102,7 @@ export async function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>
   const what = `attention q[${sQ}×${nHeads}×${d}] kv[${nKv}×${opts.kvLength}/${capacity}]${opts.causal ? ' causal' : ''}${opts.segments ? ' segments' : ''}${opts.block ? ' blocked' : ''}`;
   if (splits <= 1) {
     const kernel = await gpu.kernels.get('attention', 'main', { WG });
-    stage.dispatch(kernel, { label: what, bindings: { ...common, out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(sQ / WG), nHeads] });
+    stage.dispatch(kernel, { label: what, bindings: { ...common, out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(sQ / (2 * WG)), nHeads] });
     return out;
   }
   const partials = Tensor.empty(gpu, 'f32', [sQ * nHeads * splits, d + 4], 'attention partials');

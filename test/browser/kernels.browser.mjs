@@ -8,8 +8,10 @@ import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 
 const CHROMIUM = process.env.KVSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-// WebGPU on Linux is behind --enable-unsafe-webgpu; SwiftShader gives a software Vulkan adapter. The rest keeps
-// Chromium off the network (this machine has none) and out of the user's profile.
+// WebGPU on Linux is behind --enable-unsafe-webgpu (the only flag the adapter needs here, as root with --no-sandbox:
+// Chromium 156 then falls back to SwiftShader by itself; without it navigator.gpu exists but requestAdapter gives
+// null). The Vulkan/ANGLE/adapter flags only pin that choice. The rest keeps Chromium off the network and out of
+// the user's profile.
 const FLAGS = [
   '--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
   '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -39,6 +41,7 @@ try {
   const res = await page.evaluate(() => window.__kvscopeResults);
   if (res.error) {
     console.log(`browser kernels: no WebGPU in Chromium: ${res.error}`);
+    console.log(`browser kernels: Chromium ran with ${FLAGS.join(' ')}; it needs --enable-unsafe-webgpu and a loopback (secure) origin`);
     console.log('browser kernels: 0 passed, 1 failed');
   } else {
     console.log(`adapter: ${res.adapter}`);
