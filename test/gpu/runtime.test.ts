@@ -117,3 +117,23 @@ Deno.test({ name: 'device loss fails the next call clearly', ...opts, async fn()
   assert(err instanceof GpuDeviceLostError, 'GpuDeviceLostError');
   await assertRejects(() => t.read(), /device lost/);
 } });
+
+Deno.test({ name: 'a new sequence length compiles no new pipeline (shapes are uniforms)', ...opts, async fn() {
+  const { matmul } = await import('../../src/ops/matmul.ts');
+  const { attention } = await import('../../src/ops/attention.ts');
+  const run = async (s: number) => {
+    const x = Tensor.from(gpu, 'f32', [s, 64], new Float32Array(s * 64).fill(0.5), 'x');
+    const w = Tensor.from(gpu, 'bf16', [32, 64], new Float32Array(32 * 64).fill(0.25), 'w');
+    const q = Tensor.from(gpu, 'f32', [s, 4, 64], new Float32Array(s * 256).fill(0.1), 'q');
+    const kv = Tensor.from(gpu, 'f32', [2, 300, 64], new Float32Array(2 * 300 * 64).fill(0.1), 'kv');
+    const stage = new Stage(gpu, `seq ${s}`);
+    const y = await matmul(stage, x, w);
+    const o = await attention(stage, q, kv, kv, { kvLength: s, causal: true, splits: 1 });
+    await stage.submit();
+    [x, w, q, kv, y, o].forEach((t) => t.dispose());
+  };
+  await run(17);
+  const n = gpu.kernels.size;
+  for (const s of [33, 129, 250]) await run(s);
+  assertEquals(gpu.kernels.size, n, 'pipelines after three more sequence lengths');
+} });
