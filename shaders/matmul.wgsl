@@ -1,13 +1,16 @@
 // y = x·Wᵀ + b  (nn.Linear): x f32 [M, K], W [N, K] in f32 | f16 | bf16 (16-bit kinds packed two per u32),
 // optional bias [N], y f32 [M, N]. W may be one row-chunk of a larger matrix: it holds rows
-// n_offset .. n_offset + n_rows − 1 of the full weight and writes those output columns.
+// n_offset .. n_offset + n_rows − 1 of the full weight and writes those output columns. x and y may be row
+// chunks too: row r of this dispatch is row x_row0 + r of the bound x buffer and y_row0 + r of the bound y.
 //
-// Register-blocked, barrier-free: each invocation computes a TM×TN block of y, streaming 4 consecutive K
-// elements of TM rows of x and TN rows of W per step (vec4 loads, 4·TM·TN FMAs per 4·(TM+TN) values read).
-// On CPU adapters (llvmpipe/SwiftShader) workgroup memory is plain memory and barriers are expensive, so the
-// cache does the tiling; on discrete GPUs the same blocking keeps the FMA:load ratio high.
-//   tile_f32 / tile_16: K % 4 == 0 (every real model), vec4 loads; tile_any: any K, scalar loads.
-//   gemv_f32 / gemv_16 / gemv_any: M = 1 (decode), TN outputs per invocation.
+// Prefill (tile_*): each invocation owns a 16×16 block of y as a 4×4 grid of mat4x4 accumulators and
+// streams K four at a time: per step it reads 16 rows of x and 16 rows of W as vec4s (32 loads) and does
+// 1024 FMAs, A_ij += X_iᵀ·W_j. No workgroup memory and no barriers: on CPU adapters (llvmpipe) every
+// storage load is a per-lane scalar loop, so the FMA:load ratio of the register block is what counts
+// (measured on llvmpipe: 8×4 blocks ~3 GFLOP/s, 16×16 ~12–16). Blocks are named variables, not arrays:
+// Mesa lowers dynamically indexed local arrays to scratch memory, which is several times slower.
+//   tile_f32 / tile_16: K % 4 == 0 (every real model), vec4 loads; tile_any: any K, masked scalar loads.
+// Decode (gemv_*): M = 1; each invocation reduces TN weight rows over all of K.
 
 struct Params {
   m: u32,
@@ -16,6 +19,8 @@ struct Params {
   n_offset: u32,  // first weight row held by this chunk
   n_rows: u32,    // weight rows held by this chunk
   has_bias: u32,
+  x_row0: u32,    // first row of x in the bound x buffer
+  y_row0: u32,    // first row of y in the bound y buffer
 }
 
 override W_DTYPE: u32 = 0u;   // 0 f32, 1 f16, 2 bf16
@@ -31,8 +36,8 @@ override WG: u32 = 8u;        // invocations per workgroup (along N)
 @group(0) @binding(6) var<storage, read> bias: array<u32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 
-const TM: u32 = 8u;
-const TN: u32 = 4u;
+const TB: u32 = 16u;  // rows and columns of y per tile invocation (4×4 mat4x4 accumulators)
+const TN: u32 = 4u;   // weight rows per gemv invocation
 
 // one element of a packed 16-bit word: e selects the half
 fn half_at(word: u32, e: u32, dt: u32) -> f32 {
@@ -53,93 +58,128 @@ fn w_vec_16(e: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>(vec4<u32>(ab.x << 16u, ab.x & 0xffff0000u, ab.y << 16u, ab.y & 0xffff0000u));
 }
 
-fn w_vec_any(e: u32) -> vec4<f32> {
-  return vec4<f32>(w_scalar(e), w_scalar(e + 1u), w_scalar(e + 2u), w_scalar(e + 3u));
-}
-
 fn bias_at(n: u32) -> f32 {
   if (params.has_bias == 0u) { return 0.0; }
   if (B_DTYPE == 0u) { return bitcast<f32>(bias[n]); }
   return half_at(bias[n >> 1u], n, B_DTYPE);
 }
 
-fn store_block(r0: u32, c0: u32, acc: array<vec4<f32>, TM>, rows: u32) {
-  for (var j = 0u; j < TN; j++) {
-    let c = c0 + j;
-    if (c >= params.n_rows) { continue; }
+// y[r, n_offset + c] = v + b[n_offset + c] for the in-range (r, c)
+fn store_y(r: u32, c: u32, v: f32) {
+  if (r < params.m && c < params.n_rows) {
     let n = params.n_offset + c;
-    let b = bias_at(n);
-    for (var i = 0u; i < rows; i++) {
-      let r = r0 + i;
-      if (r < params.m) { y[r * params.n + n] = acc[i][j] + b; }
-    }
+    y[(params.y_row0 + r) * params.n + n] = v + bias_at(n);
   }
 }
 
-// Σ_k over K in steps of 4 for a TM×TN block; LOAD_W selects how W is read
+// The tile's accumulators: a_ij[b][a] = Σ_k x[r0 + 4i + a, k] · w[c0 + 4j + b, k]
+var<private> a00: mat4x4<f32>; var<private> a01: mat4x4<f32>; var<private> a02: mat4x4<f32>; var<private> a03: mat4x4<f32>;
+var<private> a10: mat4x4<f32>; var<private> a11: mat4x4<f32>; var<private> a12: mat4x4<f32>; var<private> a13: mat4x4<f32>;
+var<private> a20: mat4x4<f32>; var<private> a21: mat4x4<f32>; var<private> a22: mat4x4<f32>; var<private> a23: mat4x4<f32>;
+var<private> a30: mat4x4<f32>; var<private> a31: mat4x4<f32>; var<private> a32: mat4x4<f32>; var<private> a33: mat4x4<f32>;
+
+// One K step of 4: A_ij += X_iᵀ·W_j, X_i = 4 rows of x and W_j = 4 rows of W as matrix columns
+fn accumulate(x0: mat4x4<f32>, x1: mat4x4<f32>, x2: mat4x4<f32>, x3: mat4x4<f32>,
+              w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) {
+  let t0 = transpose(x0); let t1 = transpose(x1); let t2 = transpose(x2); let t3 = transpose(x3);
+  a00 += t0 * w0; a01 += t0 * w1; a02 += t0 * w2; a03 += t0 * w3;
+  a10 += t1 * w0; a11 += t1 * w1; a12 += t1 * w2; a13 += t1 * w3;
+  a20 += t2 * w0; a21 += t2 * w1; a22 += t2 * w2; a23 += t2 * w3;
+  a30 += t3 * w0; a31 += t3 * w1; a32 += t3 * w2; a33 += t3 * w3;
+}
+
+fn store_sub(r0: u32, c0: u32, a: mat4x4<f32>) {
+  for (var b = 0u; b < 4u; b++) {
+    for (var i = 0u; i < 4u; i++) { store_y(r0 + i, c0 + b, a[b][i]); }
+  }
+}
+
+fn store_tile(r0: u32, c0: u32) {
+  store_sub(r0, c0, a00); store_sub(r0, c0 + 4u, a01); store_sub(r0, c0 + 8u, a02); store_sub(r0, c0 + 12u, a03);
+  store_sub(r0 + 4u, c0, a10); store_sub(r0 + 4u, c0 + 4u, a11); store_sub(r0 + 4u, c0 + 8u, a12); store_sub(r0 + 4u, c0 + 12u, a13);
+  store_sub(r0 + 8u, c0, a20); store_sub(r0 + 8u, c0 + 4u, a21); store_sub(r0 + 8u, c0 + 8u, a22); store_sub(r0 + 8u, c0 + 12u, a23);
+  store_sub(r0 + 12u, c0, a30); store_sub(r0 + 12u, c0 + 4u, a31); store_sub(r0 + 12u, c0 + 8u, a32); store_sub(r0 + 12u, c0 + 12u, a33);
+}
+
+// first elements of 4 consecutive rows starting at r, clamped to the last row (its values are computed, not
+// stored), in a buffer whose row 0 is row `row0` of the bound buffer
+fn row_starts(r: u32, last: u32, row0: u32, stride: u32) -> vec4<u32> {
+  return (vec4<u32>(row0) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last))) * stride;
+}
+fn x_rows(r: u32, stride: u32) -> vec4<u32> { return row_starts(r, params.m - 1u, params.x_row0, stride); }
+fn w_rows(c: u32, stride: u32) -> vec4<u32> { return row_starts(c, params.n_rows - 1u, 0u, stride); }
+
+// X_i / W_j from vec4 storage: columns are rows of the matrix at vec4 index q of each row
+fn quads_x4(rows: vec4<u32>, q: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(x4[rows.x + q], x4[rows.y + q], x4[rows.z + q], x4[rows.w + q]);
+}
+fn quads_w4f(rows: vec4<u32>, q: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(w4f[rows.x + q], w4f[rows.y + q], w4f[rows.z + q], w4f[rows.w + q]);
+}
+fn quads_w16(rows: vec4<u32>, e: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(w_vec_16(rows.x + e), w_vec_16(rows.y + e), w_vec_16(rows.z + e), w_vec_16(rows.w + e));
+}
+
+// any K: elements kk .. kk+3 of a row starting at element s, zero past K
+fn x_any(s: u32, kk: u32) -> vec4<f32> {
+  let ok = vec4<u32>(kk) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.k);
+  return select(vec4<f32>(0.0), vec4<f32>(x[s + kk], x[s + kk + 1u], x[s + kk + 2u], x[s + kk + 3u]), ok);
+}
+fn w_any(s: u32, kk: u32) -> vec4<f32> {
+  let ok = vec4<u32>(kk) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.k);
+  return select(vec4<f32>(0.0), vec4<f32>(w_scalar(s + kk), w_scalar(s + kk + 1u), w_scalar(s + kk + 2u), w_scalar(s + kk + 3u)), ok);
+}
+fn quads_x_any(rows: vec4<u32>, kk: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(x_any(rows.x, kk), x_any(rows.y, kk), x_any(rows.z, kk), x_any(rows.w, kk));
+}
+fn quads_w_any(rows: vec4<u32>, kk: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(w_any(rows.x, kk), w_any(rows.y, kk), w_any(rows.z, kk), w_any(rows.w, kk));
+}
+
+// y[r0 .. r0+15, c0 .. c0+15] for r0 = 16·gid.y, c0 = 16·gid.x; stride is K/4 (vec4 index) or K (elements)
 @compute @workgroup_size(WG)
 fn tile_f32(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = params.k;
-  let c0 = gid.x * TN;
-  let r0 = gid.y * TM;
-  var acc: array<vec4<f32>, TM>;
-  var xr: array<u32, TM>;
-  var wr: array<u32, TN>;
-  for (var i = 0u; i < TM; i++) { xr[i] = (min(r0 + i, params.m - 1u) * k) >> 2u; }
-  for (var j = 0u; j < TN; j++) { wr[j] = (min(c0 + j, params.n_rows - 1u) * k) >> 2u; }
-  for (var q = 0u; q < k / 4u; q++) {
-    let w0 = w4f[wr[0] + q]; let w1 = w4f[wr[1] + q]; let w2 = w4f[wr[2] + q]; let w3 = w4f[wr[3] + q];
-    for (var i = 0u; i < TM; i++) {
-      let a = x4[xr[i] + q];
-      acc[i] += vec4<f32>(dot(a, w0), dot(a, w1), dot(a, w2), dot(a, w3));
-    }
+  let k4 = params.k / 4u;
+  let r0 = gid.y * TB; let c0 = gid.x * TB;
+  let x0 = x_rows(r0, k4); let x1 = x_rows(r0 + 4u, k4); let x2 = x_rows(r0 + 8u, k4); let x3 = x_rows(r0 + 12u, k4);
+  let w0 = w_rows(c0, k4); let w1 = w_rows(c0 + 4u, k4); let w2 = w_rows(c0 + 8u, k4); let w3 = w_rows(c0 + 12u, k4);
+  for (var q = 0u; q < k4; q++) {
+    accumulate(quads_x4(x0, q), quads_x4(x1, q), quads_x4(x2, q), quads_x4(x3, q),
+               quads_w4f(w0, q), quads_w4f(w1, q), quads_w4f(w2, q), quads_w4f(w3, q));
   }
-  store_block(r0, c0, acc, TM);
+  store_tile(r0, c0);
 }
 
 @compute @workgroup_size(WG)
 fn tile_16(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = params.k;
-  let c0 = gid.x * TN;
-  let r0 = gid.y * TM;
-  var acc: array<vec4<f32>, TM>;
-  var xr: array<u32, TM>;
-  var wr: array<u32, TN>;
-  for (var i = 0u; i < TM; i++) { xr[i] = (min(r0 + i, params.m - 1u) * k) >> 2u; }
-  for (var j = 0u; j < TN; j++) { wr[j] = min(c0 + j, params.n_rows - 1u) * k; }
-  for (var q = 0u; q < k / 4u; q++) {
+  let k = params.k; let k4 = k / 4u;
+  let r0 = gid.y * TB; let c0 = gid.x * TB;
+  let x0 = x_rows(r0, k4); let x1 = x_rows(r0 + 4u, k4); let x2 = x_rows(r0 + 8u, k4); let x3 = x_rows(r0 + 12u, k4);
+  let w0 = w_rows(c0, k); let w1 = w_rows(c0 + 4u, k); let w2 = w_rows(c0 + 8u, k); let w3 = w_rows(c0 + 12u, k);
+  for (var q = 0u; q < k4; q++) {
     let e = 4u * q;
-    let w0 = w_vec_16(wr[0] + e); let w1 = w_vec_16(wr[1] + e); let w2 = w_vec_16(wr[2] + e); let w3 = w_vec_16(wr[3] + e);
-    for (var i = 0u; i < TM; i++) {
-      let a = x4[xr[i] + q];
-      acc[i] += vec4<f32>(dot(a, w0), dot(a, w1), dot(a, w2), dot(a, w3));
-    }
+    accumulate(quads_x4(x0, q), quads_x4(x1, q), quads_x4(x2, q), quads_x4(x3, q),
+               quads_w16(w0, e), quads_w16(w1, e), quads_w16(w2, e), quads_w16(w3, e));
   }
-  store_block(r0, c0, acc, TM);
+  store_tile(r0, c0);
 }
 
 @compute @workgroup_size(WG)
 fn tile_any(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = params.k;
-  let c0 = gid.x * TN;
-  let r0 = gid.y * TM;
-  var acc: array<vec4<f32>, TM>;
-  var xr: array<u32, TM>;
-  var wr: array<u32, TN>;
-  for (var i = 0u; i < TM; i++) { xr[i] = min(r0 + i, params.m - 1u) * k; }
-  for (var j = 0u; j < TN; j++) { wr[j] = min(c0 + j, params.n_rows - 1u) * k; }
-  for (var kk = 0u; kk < k; kk++) {
-    let wv = vec4<f32>(w_scalar(wr[0] + kk), w_scalar(wr[1] + kk), w_scalar(wr[2] + kk), w_scalar(wr[3] + kk));
-    for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4<f32>(x[xr[i] + kk]), wv, acc[i]); }
+  let r0 = gid.y * TB; let c0 = gid.x * TB;
+  let x0 = x_rows(r0, k); let x1 = x_rows(r0 + 4u, k); let x2 = x_rows(r0 + 8u, k); let x3 = x_rows(r0 + 12u, k);
+  let w0 = w_rows(c0, k); let w1 = w_rows(c0 + 4u, k); let w2 = w_rows(c0 + 8u, k); let w3 = w_rows(c0 + 12u, k);
+  for (var kk = 0u; kk < k; kk += 4u) {
+    accumulate(quads_x_any(x0, kk), quads_x_any(x1, kk), quads_x_any(x2, kk), quads_x_any(x3, kk),
+               quads_w_any(w0, kk), quads_w_any(w1, kk), quads_w_any(w2, kk), quads_w_any(w3, kk));
   }
-  store_block(r0, c0, acc, TM);
+  store_tile(r0, c0);
 }
 
 // Decode: one row of x; each invocation reduces TN weight rows over all of K.
 fn gemv_store(c0: u32, s: vec4<f32>) {
-  var acc: array<vec4<f32>, TM>;
-  acc[0] = s;
-  store_block(0u, c0, acc, 1u);
+  for (var j = 0u; j < 4u; j++) { store_y(0u, c0 + j, s[j]); }
 }
 
 @compute @workgroup_size(WG)
@@ -151,7 +191,7 @@ fn gemv_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   for (var j = 0u; j < TN; j++) { wr[j] = min(c0 + j, params.n_rows - 1u) * k4; }
   var s = vec4<f32>(0.0);
   for (var q = 0u; q < k4; q++) {
-    let a = x4[q];
+    let a = x4[params.x_row0 * (params.k / 4u) + q];
     s += vec4<f32>(dot(a, w4f[wr[0] + q]), dot(a, w4f[wr[1] + q]), dot(a, w4f[wr[2] + q]), dot(a, w4f[wr[3] + q]));
   }
   gemv_store(c0, s);
@@ -166,7 +206,7 @@ fn gemv_16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   for (var j = 0u; j < TN; j++) { wr[j] = min(c0 + j, params.n_rows - 1u) * k; }
   var s = vec4<f32>(0.0);
   for (var q = 0u; q < k / 4u; q++) {
-    let a = x4[q];
+    let a = x4[params.x_row0 * (params.k / 4u) + q];
     let e = 4u * q;
     s += vec4<f32>(dot(a, w_vec_16(wr[0] + e)), dot(a, w_vec_16(wr[1] + e)), dot(a, w_vec_16(wr[2] + e)), dot(a, w_vec_16(wr[3] + e)));
   }
@@ -182,7 +222,7 @@ fn gemv_any(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   for (var j = 0u; j < TN; j++) { wr[j] = min(c0 + j, params.n_rows - 1u) * k; }
   var s = vec4<f32>(0.0);
   for (var kk = 0u; kk < k; kk++) {
-    s = fma(vec4<f32>(x[kk]), vec4<f32>(w_scalar(wr[0] + kk), w_scalar(wr[1] + kk), w_scalar(wr[2] + kk), w_scalar(wr[3] + kk)), s);
+    s = fma(vec4<f32>(x[params.x_row0 * k + kk]), vec4<f32>(w_scalar(wr[0] + kk), w_scalar(wr[1] + kk), w_scalar(wr[2] + kk), w_scalar(wr[3] + kk)), s);
   }
   gemv_store(c0, s);
 }

@@ -39,7 +39,13 @@ export async function benchMatmul(gpu: Gpu, opts: { quick?: boolean; reps?: numb
     }
     x.dispose();
     y.dispose();
-    // the peer, f32 only; the 2048×18944×3584 case is skipped for tfjs when quick (it takes minutes on CPU adapters)
+    // the peer, f32 only. A weight over one storage binding is not tried: tfjs-webgpu binds it whole and
+    // returns zeros (checked in tfjsMatmulMs), and the failed probe alone would take minutes on a CPU adapter
+    const limit = gpu.limits.maxStorageBufferBindingSize;
+    if (4 * n * k > limit) {
+      opts.log?.(`tfjs-webgpu peer not measured for m=${m} n=${n} k=${k}: its f32 weight (${4 * n * k} bytes) is over the ${limit}-byte binding limit`);
+      continue;
+    }
     const peer = await tfjsMatmulMs(m, n, k, m * n * k > 1e10 ? 1 : reps);
     if ('error' in peer) opts.log?.(`tfjs-webgpu peer not measured: ${peer.error}`);
     else rows.push(tfjsRow({ m, n, k }, peer.ms, device));

@@ -1,11 +1,12 @@
 // nn.Linear on the GPU: y = x·Wᵀ + b with W in HF's [out, in] layout and its checkpoint dtype (f32, f16, bf16),
-// f32 activations. Prefill uses register-blocked tiles (8×4 outputs per invocation); a single row (decode) uses
-// the gemv path; K % 4 == 0 takes vec4 loads, any other K a scalar path.
-// A row-chunked weight (larger than one storage binding) is dispatched chunk by chunk into its output columns.
+// f32 activations. Prefill uses register-blocked tiles (16×16 outputs per invocation); a single row (decode) uses
+// the gemv path; K % 4 == 0 takes vec4 loads, any other K a masked scalar path.
+// A row-chunked weight (larger than one storage binding) is dispatched chunk by chunk into its output columns;
+// row-chunked x and y (long prefills) piece by piece over M.
 import { floatDTypeCode } from '../gpu/dtype.ts';
 import { OpArgumentError } from '../gpu/errors.ts';
 import type { Stage } from '../gpu/stage.ts';
-import { Tensor } from '../gpu/tensor.ts';
+import { Tensor, type TensorChunk } from '../gpu/tensor.ts';
 import { expectDType, expectRank } from './check.ts';
 
 export interface MatmulOptions {
@@ -15,7 +16,8 @@ export interface MatmulOptions {
   path?: 'tiled' | 'gemv';
 }
 
-const TM = 8, TN = 4, WG = 8; // rows and cols per invocation, invocations per workgroup (shaders/matmul.wgsl)
+const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight rows per invocation (shaders/matmul.wgsl)
+const WG = 8; // invocations per tile workgroup, along N
 const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
 
 export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Promise<Tensor<'f32'>> {
@@ -35,33 +37,59 @@ export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: Ma
   }
   const y = opts.out ?? Tensor.empty(stage.gpu, 'f32', outShape, `matmul(${x.label}, ${w.label})`);
   if (y.numel !== m * n || y.rowLength !== n) throw new OpArgumentError(op, `out (${y.label}) [${y.shape.join(', ')}] must be [${outShape.join(', ')}]`);
-  const xb = x.buffer(op), yb = y.buffer(op);
   const path = opts.path ?? (m === 1 ? 'gemv' : 'tiled');
+  if (path === 'gemv' && m !== 1) throw new OpArgumentError(op, `the gemv path takes one row, x has ${m}`);
   const overrides = { W_DTYPE: floatDTypeCode(w.dtype), B_DTYPE: floatDTypeCode(opts.bias?.dtype ?? 'f32') };
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
   const entry = `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
   const kernel = await stage.gpu.kernels.get('matmul', entry, { ...overrides, WG: path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (const chunk of w.chunks) {
-    const label = `matmul ${path} m=${m} n=${n} k=${k} w=${w.dtype}${opts.bias ? ' +bias' : ''}${w.isChunked ? ` chunk rows ${chunk.rowStart}..${chunk.rowStart + chunk.rows - 1}` : ''}`;
-    let workgroups: [number, number];
-    if (path === 'gemv') {
-      if (m !== 1) throw new OpArgumentError(op, `the gemv path takes one row, x has ${m}`);
-      const groups = Math.ceil(chunk.rows / (TN * GEMV_WG));
-      workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
-    } else {
-      workgroups = [Math.ceil(chunk.rows / (TN * WG)), Math.ceil(m / TM)];
-      if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
+  // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
+  for (const seg of rowSegments(x, y)) {
+    const rows = seg.end - seg.start;
+    for (const chunk of w.chunks) {
+      const where = [
+        w.isChunked ? ` w rows ${chunk.rowStart}..${chunk.rowStart + chunk.rows - 1}` : '',
+        x.isChunked || y.isChunked ? ` x/y rows ${seg.start}..${seg.end - 1}` : '',
+      ].join('');
+      const label = `matmul ${path} m=${m} n=${n} k=${k} w=${w.dtype}${opts.bias ? ' +bias' : ''}${where}`;
+      let workgroups: [number, number];
+      if (path === 'gemv') {
+        const groups = Math.ceil(chunk.rows / (TN * GEMV_WG));
+        workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
+      } else {
+        workgroups = [Math.ceil(chunk.rows / (TB * WG)), Math.ceil(rows / TB)];
+        if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
+      }
+      const xb = seg.x.buffer, yb = seg.y.buffer;
+      stage.dispatch(kernel, {
+        label,
+        bindings: variant === 'any' ? { x: xb, w: chunk.buffer, bias: biasBuf, y: yb }
+          : variant === 'f32' ? { x4: xb, w4f: chunk.buffer, bias: biasBuf, y: yb }
+          : { x4: xb, w4h: chunk.buffer, bias: biasBuf, y: yb },
+        uniforms: {
+          m: rows, n, k, n_offset: chunk.rowStart, n_rows: chunk.rows, has_bias: opts.bias ? 1 : 0,
+          x_row0: seg.start - seg.x.rowStart, y_row0: seg.start - seg.y.rowStart,
+        },
+        workgroups,
+      });
     }
-    stage.dispatch(kernel, {
-      label,
-      bindings: variant === 'any' ? { x: xb, w: chunk.buffer, bias: biasBuf, y: yb }
-        : variant === 'f32' ? { x4: xb, w4f: chunk.buffer, bias: biasBuf, y: yb }
-        : { x4: xb, w4h: chunk.buffer, bias: biasBuf, y: yb },
-      uniforms: { m, n, k, n_offset: chunk.rowStart, n_rows: chunk.rows, has_bias: opts.bias ? 1 : 0 },
-      workgroups,
-    });
   }
   return y;
+}
+
+/** Row ranges [start, end) of M over which x and y each stay within one chunk, with those chunks. */
+function rowSegments(x: Tensor, y: Tensor): { start: number; end: number; x: TensorChunk; y: TensorChunk }[] {
+  const out: { start: number; end: number; x: TensorChunk; y: TensorChunk }[] = [];
+  let xi = 0, yi = 0, start = 0;
+  while (xi < x.chunks.length && yi < y.chunks.length) {
+    const xc = x.chunks[xi], yc = y.chunks[yi];
+    const end = Math.min(xc.rowStart + xc.rows, yc.rowStart + yc.rows);
+    if (end > start) out.push({ start, end, x: xc, y: yc });
+    start = end;
+    if (end === xc.rowStart + xc.rows) xi++;
+    if (end === yc.rowStart + yc.rows) yi++;
+  }
+  return out;
 }

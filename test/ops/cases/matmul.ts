@@ -9,7 +9,11 @@ import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
 import { matmul as matmulRef } from '../../../src/ops/ref/matmul.ts';
 import { type OpCase, withBindingLimit } from '../opCase.ts';
 
-interface MatmulCase { lead: number[]; n: number; k: number; w: DType; bias?: DType; path?: 'tiled' | 'gemv'; chunkBytes?: number }
+interface MatmulCase {
+  lead: number[]; n: number; k: number; w: DType; bias?: DType; path?: 'tiled' | 'gemv';
+  chunkBytes?: number; // binding limit for w
+  chunkAllBytes?: number; // binding limit for x, w and y (their chunks break at different rows)
+}
 
 const list: MatmulCase[] = [
   { lead: [1], n: 129, k: 1000, w: 'f32' },
@@ -26,7 +30,7 @@ const list: MatmulCase[] = [
   { lead: [7], n: 129, k: 65, w: 'bf16', bias: 'f32', chunkBytes: 1300 },  // 130-byte rows: 10 per chunk
   { lead: [1], n: 129, k: 65, w: 'f16', chunkBytes: 1300 },
   { lead: [65], n: 100, k: 40, w: 'f32', chunkBytes: 1600 },
-  // K % 4 == 0: the vec4 paths (tile_f32, tile_16, gemv_f32, gemv_16); the cases above with odd K take *_any
+  // K % 4 == 0: the vec4 paths (tile_f32, tile_16, gemv_f32, gemv_16); the cases above with K % 4 != 0 take *_any
   { lead: [7], n: 129, k: 1000, w: 'bf16', bias: 'bf16' },
   { lead: [33], n: 65, k: 132, w: 'f16', bias: 'f32' },
   { lead: [129], n: 7, k: 1000, w: 'f32' },
@@ -34,11 +38,18 @@ const list: MatmulCase[] = [
   { lead: [7], n: 129, k: 64, w: 'bf16', chunkBytes: 1280 },
   { lead: [1], n: 129, k: 64, w: 'f16', bias: 'f16', chunkBytes: 1280 },
   { lead: [9], n: 37, k: 64, w: 'f32', chunkBytes: 1280 },
+  // 16×16 tiles straddling chunk edges (40-row chunks) and both grid dimensions
+  { lead: [3, 13], n: 257, k: 36, w: 'f16', bias: 'bf16', chunkBytes: 2880 },
+  { lead: [40], n: 300, k: 36, w: 'f32', chunkBytes: 5760 },
+  // x, w and y all row-chunked (long prefills): x rows of 144 B, y rows of 80 B, w rows of 72 B under 1000 B
+  { lead: [37], n: 20, k: 36, w: 'bf16', bias: 'f32', chunkAllBytes: 1000 },
+  { lead: [3, 11], n: 50, k: 33, w: 'f16', chunkAllBytes: 800 },
+  { lead: [70], n: 24, k: 64, w: 'f32', chunkAllBytes: 4096 },
 ];
 
 function name(c: MatmulCase): string {
   const m = c.lead.reduce((a, b) => a * b, 1);
-  return `matmul x[${c.lead.join('×')}×${c.k}] w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}`;
+  return `matmul x[${c.lead.join('×')}×${c.k}] w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}${c.chunkAllBytes ? ` x/w/y chunked ≤${c.chunkAllBytes} B` : ''}`;
 }
 
 export const cases: OpCase[] = list.map((c) => ({
@@ -51,13 +62,17 @@ export const cases: OpCase[] = list.map((c) => ({
     const xv = rng.normals(m * c.k).map(Math.fround);
     const wv = rng.normals(c.n * c.k, 1 / Math.sqrt(c.k)).map((v) => roundTo(c.w, v));
     const bv = c.bias ? rng.normals(c.n, 0.5).map((v) => roundTo(c.bias!, v)) : undefined;
-    const x = Tensor.from(gpu, 'f32', [...c.lead, c.k], xv, 'x');
-    // only the weight is chunked: x, bias and y are allocated under the device's real limit
-    const w = c.chunkBytes ? await withBindingLimit(gpu, c.chunkBytes, async () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w')) : Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w');
-    if (c.chunkBytes && w.chunks.length < 2) throw new Error(`case meant to be chunked has ${w.chunks.length} chunk`);
+    // tensors made (and y allocated by matmul) under a small binding limit are row-chunked
+    const under = <T>(bytes: number | undefined, make: () => T | Promise<T>): Promise<T> => bytes ? withBindingLimit(gpu, bytes, async () => await make()) : Promise.resolve(make());
+    const x = await under(c.chunkAllBytes, () => Tensor.from(gpu, 'f32', [...c.lead, c.k], xv, 'x'));
+    const w = await under(c.chunkAllBytes ?? c.chunkBytes, () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w'));
     const bias = bv ? Tensor.from(gpu, c.bias!, [c.n], bv, 'bias') : undefined;
     const stage = new Stage(gpu, 'test matmul');
-    const y = await matmul(stage, x, w, { bias, path: c.path });
+    const y = await under(c.chunkAllBytes, () => matmul(stage, x, w, { bias, path: c.path }));
+    if (c.chunkBytes && w.chunks.length < 2) throw new Error(`case meant to be chunked has ${w.chunks.length} chunk`);
+    if (c.chunkAllBytes && (x.chunks.length < 3 || w.chunks.length < 2 || y.chunks.length < 2)) {
+      throw new Error(`case meant to chunk x, w and y has ${x.chunks.length}, ${w.chunks.length}, ${y.chunks.length} chunks`);
+    }
     await stage.submit();
     const got = await y.read();
     [x, w, y, bias].forEach((t) => t?.dispose());
