@@ -9,9 +9,16 @@
 // spec (query i may not see key j when qbits[i] & kbits[j] ≠ 0 — the study's interventions).
 // A query that may see no key at all gets zeros.
 //
-// `main`: one invocation per two queries of one head (each key and value row read serves both); the invocations of
-// a workgroup are consecutive queries of one head, so they read the same key rows at the same time. `split` + `combine`: flash-decoding for few queries over a long
-// cache — each invocation reduces one slice of the keys to (m, l, acc), `combine` merges the slices.
+// Work is laid out by (query, head) pairs of one KV head: pair p = (query p / G, head kvh·G + p % G) with
+// G = n_heads / n_kv_heads. A workgroup holds consecutive pairs of one KV head, so every key and value row it reads
+// is the same for all its invocations, and it walks the union of its pairs' key ranges (ranges grow with the query
+// index), each pair masking the keys it may not see. Keys go in blocks of 4: four scores, one rescale of the
+// accumulator per block; rows past the range end are clamped reads with p = 0.
+// `main`: TQ pairs per invocation, so each key and value row read serves TQ queries (on CPU adapters the loads,
+// not the FMAs, bound the speed). `split` + `combine`: flash-decoding for few queries over a long cache — one pair
+// per invocation, workgroup z = key slice; each slice writes its (m, l, acc) to `partials`, `combine` merges them.
+// Loops over head_dim run to the constant MAX_D4 and break at d/4, so after unrolling the per-invocation arrays
+// are indexed by constants (kept in registers/stack, not dynamically addressed).
 
 struct Params {
   s_q: u32,
@@ -60,151 +67,197 @@ fn key_range(i: u32) -> vec2<u32> {
   return vec2<u32>(lo, max(lo, hi));
 }
 
-struct Partial { m: f32, l: f32 }
+// pairs per invocation in `main`. On llvmpipe TQ = 8 runs ~20% faster but its first (uncached) compile takes ~55 s,
+// TQ = 4 ~13 s, TQ = 2 ~4 s at ~60% of the speed; Mesa caches the compiled shader on disk after that.
+const TQ: u32 = 4u;
+const TQ_D4: u32 = 128u;  // TQ · MAX_D4
+const TQ_4: u32 = 16u;    // TQ · 4
 
-// online softmax over keys [lo, hi) for query i, head h; acc receives Σ p_j·v_j (unnormalised)
-fn attend(i: u32, h: u32, lo: u32, hi: u32, acc: ptr<function, array<vec4<f32>, MAX_D4>>) -> Partial {
+// pair p: query p / G, head kvh·G + p % G
+fn pair_query(p: u32) -> u32 { return p / (params.n_heads / params.n_kv_heads); }
+fn pair_head(p: u32, kvh: u32) -> u32 { let g = params.n_heads / params.n_kv_heads; return kvh * g + p % g; }
+fn n_pairs() -> u32 { return params.s_q * (params.n_heads / params.n_kv_heads); }
+
+// keys [lo, hi) walked by a workgroup holding pairs first..last, then slice sl of params.splits of them
+fn workgroup_keys(first: u32, last: u32, sl: u32) -> vec2<u32> {
+  let wlo = key_range(pair_query(first)).x;
+  let whi = max(wlo, key_range(pair_query(last)).y);
+  let per = (whi - wlo + params.splits - 1u) / params.splits;
+  let lo = min(wlo + sl * per, whi);
+  return vec2<u32>(lo, min(lo + per, whi));
+}
+
+// the 4 keys js of a block a pair may see: inside the walked range (< hi), its own range, not blocked
+fn block_ok(js: vec4<u32>, hi: u32, own: vec2<u32>, qb: u32, kb: vec4<u32>) -> vec4<bool> {
+  return (js < vec4<u32>(hi)) & (js >= vec4<u32>(own.x)) & (js < vec4<u32>(own.y)) & ((vec4<u32>(qb) & kb) == vec4<u32>(0u));
+}
+
+// block bits of keys jc (zeros without a blocking spec)
+fn key_bits(jc: vec4<u32>) -> vec4<u32> {
+  if (params.has_block == 0u) { return vec4<u32>(0u); }
+  return vec4<u32>(kbits[jc.x], kbits[jc.y], kbits[jc.z], kbits[jc.w]);
+}
+
+struct SoftmaxStep { p: vec4<f32>, corr: f32, m: f32, l: f32 }
+
+// online softmax over one block of scores s: m' = max(m, max_ok s), p = e^{s − m'} (0 where not ok),
+// l' = l·e^{m − m'} + Σ p; the accumulator is then rescaled by corr = e^{m − m'}
+fn softmax_step(s: vec4<f32>, ok: vec4<bool>, m: f32, l: f32) -> SoftmaxStep {
+  let sm = select(vec4<f32>(-3.0e38), s, ok);
+  let m_new = max(m, max(max(sm.x, sm.y), max(sm.z, sm.w)));
+  let corr = exp(m - m_new);
+  let p = select(vec4<f32>(0.0), exp(sm - vec4<f32>(m_new)), ok);
+  return SoftmaxStep(p, corr, m_new, l * corr + p.x + p.y + p.z + p.w);
+}
+
+// row offsets (in vec4) of the 4 keys of the block at j0 (clamped to hi − 1) in KV head kvh
+fn key_rows(j0: u32, hi: u32, kvh: u32) -> vec4<u32> {
+  let jc = min(vec4<u32>(j0, j0 + 1u, j0 + 2u, j0 + 3u), vec4<u32>(hi - 1u));
+  return (vec4<u32>(kvh * params.capacity) + jc) * (params.head_dim / 4u);
+}
+
+// ---- main: TQ pairs per invocation, slots WG apart (a workgroup holds TQ·WG consecutive pairs) ----
+fn pair_at(wg: vec3<u32>, lid: vec3<u32>, u: u32) -> u32 { return wg.x * (TQ * WG) + u * WG + lid.x; }
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let d4 = params.head_dim / 4u;
-  let kvh = h / (params.n_heads / params.n_kv_heads);
-  var qv: array<vec4<f32>, MAX_D4>;
-  let qbase = (i * params.n_heads + h) * d4;
-  for (var t = 0u; t < d4; t++) { qv[t] = q[qbase + t] * params.scale; }
+  let kvh = wg.y;
+  let np = n_pairs();
+  let first = wg.x * (TQ * WG);
+  let keys = workgroup_keys(first, min(first + TQ * WG, np) - 1u, 0u);
+  let hi = keys.y;
+  // each slot's own keys, query bits, scaled query, running max and sum; acc[u·MAX_D4 + t] = Σ_j p_j·v_j
+  var own: array<vec2<u32>, TQ>;
+  var qb: array<u32, TQ>;
+  var qv: array<vec4<f32>, TQ_D4>;
+  var acc: array<vec4<f32>, TQ_D4>;
+  var m: array<f32, TQ>;
+  var l: array<f32, TQ>;
+  for (var u = 0u; u < TQ; u++) {
+    let p = pair_at(wg, lid, u);
+    let pc = min(p, np - 1u);
+    let i = pair_query(pc);
+    own[u] = select(vec2<u32>(0u), key_range(i), p < np);
+    qb[u] = 0u;
+    if (params.has_block != 0u) { qb[u] = qbits[i]; }
+    m[u] = -3.0e38;
+    l[u] = 0.0;
+    let qbase = (i * params.n_heads + pair_head(pc, kvh)) * d4;
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      qv[u * MAX_D4 + t] = q[qbase + t] * params.scale;
+      acc[u * MAX_D4 + t] = vec4<f32>(0.0);
+    }
+  }
+  for (var j0 = keys.x; j0 < hi; j0 += 4u) {
+    let r = key_rows(j0, hi, kvh);
+    var s: array<vec4<f32>, TQ_4>;  // s[4u + c]: partial q_u·k_c (zeroed here: a var in a loop is not re-initialised)
+    for (var c = 0u; c < TQ_4; c++) { s[c] = vec4<f32>(0.0); }
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      let k0 = k[r.x + t]; let k1 = k[r.y + t]; let k2 = k[r.z + t]; let k3 = k[r.w + t];
+      for (var u = 0u; u < TQ; u++) {
+        let qt = qv[u * MAX_D4 + t];
+        s[4u * u] = fma(qt, k0, s[4u * u]);
+        s[4u * u + 1u] = fma(qt, k1, s[4u * u + 1u]);
+        s[4u * u + 2u] = fma(qt, k2, s[4u * u + 2u]);
+        s[4u * u + 3u] = fma(qt, k3, s[4u * u + 3u]);
+      }
+    }
+    let js = vec4<u32>(j0, j0 + 1u, j0 + 2u, j0 + 3u);
+    let kb = key_bits(min(js, vec4<u32>(hi - 1u)));
+    var st: array<SoftmaxStep, TQ>;
+    for (var u = 0u; u < TQ; u++) {
+      let one = vec4<f32>(1.0);
+      let sc = vec4<f32>(dot(s[4u * u], one), dot(s[4u * u + 1u], one), dot(s[4u * u + 2u], one), dot(s[4u * u + 3u], one));
+      st[u] = softmax_step(sc, block_ok(js, hi, own[u], qb[u], kb), m[u], l[u]);
+      m[u] = st[u].m;
+      l[u] = st[u].l;
+    }
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      let v0 = v[r.x + t]; let v1 = v[r.y + t]; let v2 = v[r.z + t]; let v3 = v[r.w + t];
+      for (var u = 0u; u < TQ; u++) {
+        let p = st[u].p;
+        var a = acc[u * MAX_D4 + t] * st[u].corr;
+        a = fma(vec4<f32>(p.x), v0, a);
+        a = fma(vec4<f32>(p.y), v1, a);
+        a = fma(vec4<f32>(p.z), v2, a);
+        a = fma(vec4<f32>(p.w), v3, a);
+        acc[u * MAX_D4 + t] = a;
+      }
+    }
+  }
+  // out = acc / l; a query that may see no key has l = 0 and gets zeros
+  for (var u = 0u; u < TQ; u++) {
+    let p = pair_at(wg, lid, u);
+    if (p >= np) { break; }
+    var inv = 0.0;
+    if (l[u] > 0.0) { inv = 1.0 / l[u]; }
+    let obase = (pair_query(p) * params.n_heads + pair_head(p, kvh)) * d4;
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      out[obase + t] = acc[u * MAX_D4 + t] * inv;
+    }
+  }
+}
+
+// ---- split: one pair per invocation over key slice wg.z; writes (acc, m, l) for `combine` ----
+@compute @workgroup_size(WG)
+fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let d4 = params.head_dim / 4u;
+  let kvh = wg.y;
+  let np = n_pairs();
+  let p = wg.x * WG + lid.x;
+  let pc = min(p, np - 1u);
+  let i = pair_query(pc);
+  let keys = workgroup_keys(wg.x * WG, min(wg.x * WG + WG, np) - 1u, wg.z);
+  let hi = keys.y;
+  let own = select(vec2<u32>(0u), key_range(i), p < np);
   var qb = 0u;
   if (params.has_block != 0u) { qb = qbits[i]; }
+  var qv: array<vec4<f32>, MAX_D4>;
+  var acc: array<vec4<f32>, MAX_D4>;
+  let qbase = (i * params.n_heads + pair_head(pc, kvh)) * d4;
+  for (var t = 0u; t < MAX_D4; t++) {
+    if (t >= d4) { break; }
+    qv[t] = q[qbase + t] * params.scale;
+    acc[t] = vec4<f32>(0.0);
+  }
   var m = -3.0e38;
   var l = 0.0;
-  for (var t = 0u; t < d4; t++) { (*acc)[t] = vec4<f32>(0.0); }
-  let kvbase = kvh * params.capacity;
-  // keys in blocks of 4: four scores, one rescale of the accumulator per block
-  for (var j0 = lo; j0 < hi; j0 += 4u) {
-    var sc = vec4<f32>(-3.0e38);
-    var ok = vec4<bool>(false);
-    for (var u = 0u; u < 4u; u++) {
-      let j = j0 + u;
-      if (j >= hi) { break; }
-      if (params.has_block != 0u && (qb & kbits[j]) != 0u) { continue; }
-      let row = (kvbase + j) * d4;
-      var s4 = vec4<f32>(0.0);
-      for (var t = 0u; t < d4; t++) { s4 = fma(qv[t], k[row + t], s4); }
-      sc[u] = s4.x + s4.y + s4.z + s4.w;
-      ok[u] = true;
+  for (var j0 = keys.x; j0 < hi; j0 += 4u) {
+    let r = key_rows(j0, hi, kvh);
+    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      let qt = qv[t];
+      s0 = fma(qt, k[r.x + t], s0);
+      s1 = fma(qt, k[r.y + t], s1);
+      s2 = fma(qt, k[r.z + t], s2);
+      s3 = fma(qt, k[r.w + t], s3);
     }
-    if (!any(ok)) { continue; }
-    let m_new = max(m, max(max(sc.x, sc.y), max(sc.z, sc.w)));
-    let corr = exp(m - m_new);
-    let p = select(vec4<f32>(0.0), exp(sc - vec4<f32>(m_new)), ok);
-    l = l * corr + p.x + p.y + p.z + p.w;
-    let r0 = (kvbase + j0) * d4;
-    let r1 = r0 + select(0u, d4, ok.y);
-    let r2 = r0 + select(0u, 2u * d4, ok.z);
-    let r3 = r0 + select(0u, 3u * d4, ok.w);
-    for (var t = 0u; t < d4; t++) {
-      var a = (*acc)[t] * corr;
-      a = fma(vec4<f32>(p.x), v[r0 + t], a);
-      a = fma(vec4<f32>(p.y), v[r1 + t], a);
-      a = fma(vec4<f32>(p.z), v[r2 + t], a);
-      a = fma(vec4<f32>(p.w), v[r3 + t], a);
-      (*acc)[t] = a;
-    }
-    m = m_new;
-  }
-  return Partial(m, l);
-}
-
-// Two queries (i, i+1) of one head per invocation: every key and value row read serves both.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i0 = 2u * gid.x;
-  let h = gid.y;
-  if (i0 >= params.s_q) { return; }
-  let two = i0 + 1u < params.s_q;
-  let d4 = params.head_dim / 4u;
-  let kvh = h / (params.n_heads / params.n_kv_heads);
-  let r0 = key_range(i0);
-  var r1 = r0;
-  if (two) { r1 = key_range(i0 + 1u); }
-  var qa: array<vec4<f32>, MAX_D4>;
-  var qb: array<vec4<f32>, MAX_D4>;
-  var acc_a: array<vec4<f32>, MAX_D4>;
-  var acc_b: array<vec4<f32>, MAX_D4>;
-  let qbase = (i0 * params.n_heads + h) * d4;
-  for (var t = 0u; t < d4; t++) {
-    qa[t] = q[qbase + t] * params.scale;
-    if (two) { qb[t] = q[qbase + params.n_heads * d4 + t] * params.scale; }
-  }
-  var bits_a = 0u;
-  var bits_b = 0u;
-  if (params.has_block != 0u) { bits_a = qbits[i0]; if (two) { bits_b = qbits[i0 + 1u]; } }
-  var ma = -3.0e38; var la = 0.0;
-  var mb = -3.0e38; var lb = 0.0;
-  let lo = min(r0.x, r1.x);
-  let hi = max(r0.y, r1.y);
-  let kvbase = kvh * params.capacity;
-  for (var j = lo; j < hi; j++) {
-    var ok_a = j >= r0.x && j < r0.y;
-    var ok_b = two && j >= r1.x && j < r1.y;
-    if (params.has_block != 0u) {
-      let kb = kbits[j];
-      ok_a = ok_a && (bits_a & kb) == 0u;
-      ok_b = ok_b && (bits_b & kb) == 0u;
-    }
-    if (!ok_a && !ok_b) { continue; }
-    let row = (kvbase + j) * d4;
-    var sa4 = vec4<f32>(0.0);
-    var sb4 = vec4<f32>(0.0);
-    for (var t = 0u; t < d4; t++) {
-      let kv = k[row + t];
-      sa4 = fma(qa[t], kv, sa4);
-      sb4 = fma(qb[t], kv, sb4);
-    }
-    // online softmax per query; a query that may not see key j keeps its state (p = 0, no rescale)
-    var ca = 1.0; var pa = 0.0;
-    if (ok_a) {
-      let s = sa4.x + sa4.y + sa4.z + sa4.w;
-      let mn = max(ma, s);
-      ca = exp(ma - mn); pa = exp(s - mn); ma = mn;
-      la = la * ca + pa;
-    }
-    var cb = 1.0; var pb = 0.0;
-    if (ok_b) {
-      let s = sb4.x + sb4.y + sb4.z + sb4.w;
-      let mn = max(mb, s);
-      cb = exp(mb - mn); pb = exp(s - mn); mb = mn;
-      lb = lb * cb + pb;
-    }
-    for (var t = 0u; t < d4; t++) {
-      let vv = v[row + t];
-      acc_a[t] = fma(vec4<f32>(pa), vv, acc_a[t] * ca);
-      acc_b[t] = fma(vec4<f32>(pb), vv, acc_b[t] * cb);
+    let one = vec4<f32>(1.0);
+    let js = vec4<u32>(j0, j0 + 1u, j0 + 2u, j0 + 3u);
+    let ok = block_ok(js, hi, own, qb, key_bits(min(js, vec4<u32>(hi - 1u))));
+    let st = softmax_step(vec4<f32>(dot(s0, one), dot(s1, one), dot(s2, one), dot(s3, one)), ok, m, l);
+    m = st.m;
+    l = st.l;
+    for (var t = 0u; t < MAX_D4; t++) {
+      if (t >= d4) { break; }
+      var a = acc[t] * st.corr;
+      a = fma(vec4<f32>(st.p.x), v[r.x + t], a);
+      a = fma(vec4<f32>(st.p.y), v[r.y + t], a);
+      a = fma(vec4<f32>(st.p.z), v[r.z + t], a);
+      a = fma(vec4<f32>(st.p.w), v[r.w + t], a);
+      acc[t] = a;
     }
   }
-  var inv_a = 0.0;
-  if (la > 0.0) { inv_a = 1.0 / la; }
-  var inv_b = 0.0;
-  if (lb > 0.0) { inv_b = 1.0 / lb; }
-  let obase = (i0 * params.n_heads + h) * d4;
-  for (var t = 0u; t < d4; t++) {
-    out[obase + t] = acc_a[t] * inv_a;
-    if (two) { out[obase + params.n_heads * d4 + t] = acc_b[t] * inv_b; }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn split(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let sl = gid.x;     // key slice
-  let h = gid.y;
-  let i = gid.z;
-  if (sl >= params.splits) { return; }
-  let r = key_range(i);
-  let per = (r.y - r.x + params.splits - 1u) / params.splits;
-  let lo = min(r.x + sl * per, r.y);
-  let hi = min(lo + per, r.y);
-  var acc: array<vec4<f32>, MAX_D4>;
-  let p = attend(i, h, lo, hi, &acc);
-  let d4 = params.head_dim / 4u;
-  let base = ((i * params.n_heads + h) * params.splits + sl) * (d4 + 1u);
+  if (p >= np) { return; }
+  let base = ((i * params.n_heads + pair_head(p, kvh)) * params.splits + wg.z) * (d4 + 1u);
   for (var t = 0u; t < d4; t++) { partials[base + t] = acc[t]; }
-  partials[base + d4] = vec4<f32>(p.m, p.l, 0.0, 0.0);
+  partials[base + d4] = vec4<f32>(m, l, 0.0, 0.0);
 }
 
 @compute @workgroup_size(WG)

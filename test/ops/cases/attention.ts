@@ -18,6 +18,8 @@ const list: AttnCase[] = [
   { sQ: 7, heads: 4, kvHeads: 2, d: 64, kvLen: 7, capacity: 9, causal: true },
   { sQ: 129, heads: 3, kvHeads: 3, d: 24, kvLen: 129, capacity: 140, causal: false },
   { sQ: 7, heads: 6, kvHeads: 1, d: 128, kvLen: 300, capacity: 311, qStart: 293, causal: true },
+  // 150 (query, head) pairs per KV head: three `main` workgroups whose boundaries split a query's heads
+  { sQ: 50, heads: 6, kvHeads: 2, d: 128, kvLen: 300, capacity: 320, qStart: 250, causal: true },
   { sQ: 129, heads: 2, kvHeads: 2, d: 80, kvLen: 129, capacity: 129, causal: false, segments: [0, 16, 17, 80, 129] },
   { sQ: 33, heads: 4, kvHeads: 1, d: 72, kvLen: 33, capacity: 40, causal: true,
     block: [{ queries: [10, 33], keys: [[2, 6]] }, { queries: [5, 6], keys: [[0, 33]] }] },
