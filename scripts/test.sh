@@ -9,29 +9,25 @@ deno=node_modules/.bin/deno
 [ -x "$deno" ] || { echo "test: $deno missing — run scripts/setup.sh first" >&2; exit 1; }
 
 passed=0; failed=0
+# add the counts of the last line matching $2 in log $1 (N passed ... M failed); a missing line is one failure
+count() {
+  local line p f
+  line=$(grep -E "$2" "$1" | tail -n 1)
+  if [ -z "$line" ]; then echo "$3: no summary line (crashed?)"; failed=$((failed + 1)); return; fi
+  p=$(echo "$line" | sed -E 's/.*[|:] ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.*[|,] ([0-9]+) failed.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+}
 mkdir -p out
 echo "== type check =="
 if $deno check src harness test; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "type check FAILED"; fi
 
 echo "== deno tests =="
 $deno test -A --no-check test/ 2>&1 | tee out/deno-test.log
-line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' out/deno-test.log | tail -n 1)
-if [ -z "$line" ]; then
-  echo "deno tests: no summary line (crashed?)"; failed=$((failed + 1))
-else
-  p=$(echo "$line" | sed -E 's/.*\| ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.*\| ([0-9]+) failed.*/\1/')
-  passed=$((passed + p)); failed=$((failed + f))
-fi
+count out/deno-test.log '^(ok|FAILED) \| [0-9]+ passed' 'deno tests'
 
 echo "== chromium (SwiftShader) kernel tests =="
 node test/browser/kernels.browser.mjs 2>&1 | tee out/browser-test.log
-bline=$(grep -E '^browser kernels: [0-9]+ passed, [0-9]+ failed' out/browser-test.log | tail -n 1)
-if [ -z "$bline" ]; then
-  echo "browser kernels: no summary line (did Chromium start?)"; failed=$((failed + 1))
-else
-  p=$(echo "$bline" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$bline" | sed -E 's/.*, ([0-9]+) failed.*/\1/')
-  passed=$((passed + p)); failed=$((failed + f))
-fi
+count out/browser-test.log '^browser kernels: [0-9]+ passed, [0-9]+ failed' 'browser kernels'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -42,8 +42,8 @@ export interface TextConfig {
   pad_token_id: number | null;
 }
 
-export interface SiglipVisionConfig {
-  model_type: 'siglip_vision_model';
+/** What SigLIP and CLIP vision configs share (pre-LN ViTs with a patch conv). */
+interface VitVisionConfig {
   hidden_size: number;
   intermediate_size: number;
   num_hidden_layers: number;
@@ -55,22 +55,15 @@ export interface SiglipVisionConfig {
   patch_size: number;
   hidden_act: Activation;
   layer_norm_eps: number;
+}
+
+export interface SiglipVisionConfig extends VitVisionConfig {
+  model_type: 'siglip_vision_model';
   vision_use_head: boolean;
 }
 
-export interface ClipVisionConfig {
+export interface ClipVisionConfig extends VitVisionConfig {
   model_type: 'clip_vision_model';
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  /** derived: hidden_size / num_attention_heads */
-  head_dim: number;
-  num_channels: number;
-  image_size: number;
-  patch_size: number;
-  hidden_act: Activation;
-  layer_norm_eps: number;
   projection_dim: number;
 }
 
