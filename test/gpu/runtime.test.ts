@@ -137,3 +137,13 @@ Deno.test({ name: 'a new sequence length compiles no new pipeline (shapes are un
   for (const s of [33, 129, 250]) await run(s);
   assertEquals(gpu.kernels.size, n, 'pipelines after three more sequence lengths');
 } });
+
+Deno.test({ name: 'every offered optional feature got its numeric self-test (selftest_f16, selftest_subgroups, timestamps)', ...opts, fn() {
+  const shaderOf: Record<string, string> = { 'shader-f16': 'selftest_f16', 'subgroups': 'selftest_subgroups', 'timestamp-query': 'selftest_basic' };
+  for (const [feature, shader] of Object.entries(shaderOf)) {
+    const offered = gpu.adapter.features.has(feature);
+    const ran = gpu.selfTests.find((t) => t.feature === feature);
+    assertEquals(Boolean(ran), offered, `${feature} (${shader}.wgsl) self-test ran iff offered`);
+    if (ran && !ran.passed) throw new Error(`${feature} self-test failed on ${gpu.describe()}: ${ran.detail}`);
+  }
+} });

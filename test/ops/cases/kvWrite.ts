@@ -1,4 +1,4 @@
-// Cases for `kvWrite`: awkward head counts, head dims and positions, the write at the cache's end.
+// Cases for `kvWrite` (shaders/kv_write.wgsl): awkward head counts, head dims and positions, the write at the cache's end.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { kvWrite } from '../../../src/ops/kvWrite.ts';
