@@ -1,0 +1,110 @@
+// What every multimodal model in kvscope offers, whichever architecture: HF-style tensor forward (input_ids +
+// pixel_values + image_sizes / image_grid_thw) and the prompt-level prefill, both returning the KV cache, the
+// sequence spans (which positions hold which image token) and the requested taps; greedy generation from the cache.
+import type { Gpu } from '../gpu/device.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { ModelConfig } from '../io/config.ts';
+import type { RgbImage } from '../io/rgbImage.ts';
+import type { BlockRule } from '../ops/attention.ts';
+import type { KvCache } from './lm/kvCache.ts';
+
+/**
+ * Canonical tap names (TransformerLens-style): `vision.out` (vision tower output as the projector takes it),
+ * `projector.out` (image features in sequence order), `lm.layers.{i}.attn.k` (keys after RoPE, as cached),
+ * `lm.layers.{i}.attn.k_pre_rope`, `lm.layers.{i}.attn.v`, `lm.layers.{i}.out` (residual stream after layer i).
+ */
+export type TapName = string;
+
+/** Where one image token came from and which pixels of the original image it covers. */
+export interface ImageTokenPlace {
+  /** 'base': the base tile (LLaVA); 'grid': anyres crop grid (LLaVA) or the merged-patch grid (Qwen); 'newline'. */
+  kind: 'base' | 'grid' | 'newline';
+  /** Row and column on its grid: base tile patch grid, or the (unpadded, possibly downscaled) crop-grid map. */
+  row: number;
+  col: number;
+  /** Crop index: 0 = base tile, 1.. = anyres crops in raster order; Qwen: 0. −1 for newline tokens. */
+  crop: number;
+  /** Pixel rectangle [x0, y0, x1, y1) in the original image (may be fractional; empty for newlines). */
+  rect: readonly [number, number, number, number];
+}
+
+/** One image's run of tokens in the sequence. */
+export interface ImageSpan {
+  image: number;
+  /** First sequence position and number of tokens (including newline tokens). */
+  start: number;
+  length: number;
+  /** One entry per token of the run, in sequence order. */
+  tokens: ImageTokenPlace[];
+  /** The grids the tokens lie on: base tile (LLaVA) and main grid (rows × cols, after unpadding / downscale). */
+  baseGrid: { rows: number; cols: number } | null;
+  grid: { rows: number; cols: number };
+  /** Original image size (HF image_sizes order: height, width). */
+  imageSize: { height: number; width: number };
+}
+
+export interface SequenceSpans {
+  length: number;
+  images: ImageSpan[];
+  /** Text ranges [start, end) before the first image, between images and after the last. */
+  text: [number, number][];
+  /** The text prefix placed before the image, when one was asked for. */
+  prefix: [number, number] | null;
+}
+
+/** Attention blocking applied inside the forward: in these layers, these query positions may not see those keys. */
+export interface AttentionBlockSpec {
+  layers: readonly number[] | 'all';
+  rules: readonly BlockRule[];
+}
+
+/** HF forward inputs, with HF's names and layouts (batch 1). */
+export interface ModelInputs {
+  inputIds: readonly number[];
+  /** LLaVA: [tiles, 3, S, S] (batch axis dropped); Qwen2.5-VL: [rows, 1176]. */
+  pixelValues?: { shape: readonly number[]; data: Float32Array };
+  /** LLaVA: (height, width) of each original image. */
+  imageSizes?: readonly (readonly [number, number])[];
+  /** Qwen2.5-VL: (t, h, w) patch grid per image. */
+  imageGridThw?: readonly (readonly [number, number, number])[];
+}
+
+export interface ForwardOptions {
+  taps?: readonly TapName[];
+  block?: AttentionBlockSpec;
+  /** KV cache capacity (default: sequence length + 64 for decoding). */
+  capacity?: number;
+  /** 'all' rows of logits (parity, forward command) or only the 'last' (generation). Default 'last'. */
+  logits?: 'all' | 'last';
+}
+
+export interface ForwardResult {
+  inputIds: number[];
+  /** [S, vocab] or [1, vocab]. */
+  logits: Tensor<'f32'>;
+  cache: KvCache;
+  spans: SequenceSpans;
+  taps: Map<TapName, Tensor<'f32'>>;
+  /** Qwen2.5-VL M-RoPE delta for decode steps (0 for 1D RoPE). */
+  ropeDelta: number;
+}
+
+export interface PrefillRequest extends ForwardOptions {
+  images: readonly RgbImage[];
+  /** The user's text; the model's chat template places the images before it. */
+  prompt: string;
+  /** Text placed before the image in the user turn (the study's prefix intervention). */
+  prefix?: string;
+}
+
+export interface MultimodalModel {
+  readonly gpu: Gpu;
+  readonly config: ModelConfig;
+  /** Tensor-level forward, as HF's `model(**inputs)`. */
+  forward(inputs: ModelInputs, opts?: ForwardOptions): Promise<ForwardResult>;
+  /** Prompt-level: chat template + tokenizer + processor, then forward. Needs the checkpoint's tokenizer. */
+  prefill(req: PrefillRequest): Promise<ForwardResult>;
+  /** Greedy decoding from a prefill's cache; returns the new token ids (stops at EOS or maxNewTokens). */
+  generate(from: ForwardResult, maxNewTokens: number): Promise<number[]>;
+  dispose(): void;
+}

@@ -1,0 +1,74 @@
+// A model's weights as it asks for them: by canonical HF name (either legacy or new layout resolves), with the
+// expected shape checked, in the checkpoint's own dtype on the GPU (f32, or f16/bf16 packed two per u32), or as
+// float64 host tensors for the CPU reference forward. Loading streams one tensor at a time, so host memory stays
+// near the size of the largest tensor; progress is reported in bytes.
+import type { Gpu } from '../gpu/device.ts';
+import { decode, type DType } from '../gpu/dtype.ts';
+import { shapeString, Tensor } from '../gpu/tensor.ts';
+import { type Checkpoint, expectLoadable, SafetensorsError } from '../io/safetensors.ts';
+import { type HostTensor, hostTensor } from '../ops/ref/hostTensor.ts';
+
+export interface LoadProgress {
+  /** Bytes read so far and the total the model will read. */
+  bytes: number;
+  tensors: number;
+  /** Name of the tensor just loaded. */
+  name: string;
+}
+
+const DTYPE_OF: Record<string, DType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+
+export class Weights {
+  bytesLoaded = 0;
+  tensorsLoaded = 0;
+  /** Seconds spent reading and uploading (for load bytes/s). */
+  seconds = 0;
+
+  constructor(readonly checkpoint: Checkpoint, readonly onProgress?: (p: LoadProgress) => void) {}
+
+  has(name: string): boolean {
+    return this.checkpoint.has(name);
+  }
+
+  /** Shape of a stored tensor (throws naming the tensor when absent). */
+  shape(name: string): readonly number[] {
+    return this.checkpoint.info(name).shape;
+  }
+
+  private check(name: string, shape?: readonly number[]) {
+    const info = this.checkpoint.info(name);
+    expectLoadable(info);
+    if (shape && info.shape.join(',') !== shape.join(',')) {
+      throw new SafetensorsError(info.file, `tensor ${info.name}: shape ${shapeString(info.shape)}, expected ${shapeString(shape)} from config.json`);
+    }
+    return info;
+  }
+
+  /** The tensor on the GPU in its checkpoint dtype, checked against `shape` when given. */
+  async gpu(gpu: Gpu, name: string, shape?: readonly number[]): Promise<Tensor> {
+    const info = this.check(name, shape);
+    const t0 = performance.now();
+    const bytes = await this.checkpoint.read(name);
+    const t = Tensor.fromBytes(gpu, DTYPE_OF[info.dtype], info.shape, bytes, name);
+    this.account(name, info.byteLength, t0);
+    return t;
+  }
+
+  /** The tensor as float64 on the host (exact: f16/bf16 widen losslessly). */
+  async host(name: string, shape?: readonly number[]): Promise<HostTensor> {
+    const info = this.check(name, shape);
+    const t0 = performance.now();
+    const bytes = await this.checkpoint.read(name);
+    const n = info.shape.reduce((a, b) => a * b, 1);
+    const values = decode(DTYPE_OF[info.dtype], bytes, n);
+    this.account(name, info.byteLength, t0);
+    return hostTensor(info.shape, values);
+  }
+
+  private account(name: string, bytes: number, t0: number): void {
+    this.bytesLoaded += bytes;
+    this.tensorsLoaded++;
+    this.seconds += (performance.now() - t0) / 1000;
+    this.onProgress?.({ bytes: this.bytesLoaded, tensors: this.tensorsLoaded, name });
+  }
+}
