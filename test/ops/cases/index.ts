@@ -4,6 +4,7 @@ import { cases as activation } from './activation.ts';
 import { cases as add } from './add.ts';
 import { cases as attention } from './attention.ts';
 import { cases as embedding } from './embedding.ts';
+import { cases as featureGather } from './featureGather.ts';
 import { cases as kvWrite } from './kvWrite.ts';
 import { cases as matmul } from './matmul.ts';
 import { cases as norm } from './norm.ts';
@@ -11,4 +12,4 @@ import { cases as rope } from './rope.ts';
 import { cases as rowReduce } from './rowReduce.ts';
 import { cases as rows } from './rows.ts';
 
-export const allCases: OpCase[] = [...activation, ...add, ...attention, ...embedding, ...kvWrite, ...matmul, ...norm, ...rope, ...rowReduce, ...rows];
+export const allCases: OpCase[] = [...activation, ...add, ...attention, ...embedding, ...featureGather, ...kvWrite, ...matmul, ...norm, ...rope, ...rowReduce, ...rows];

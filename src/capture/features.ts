@@ -1,0 +1,143 @@
+// Features of one image laid back onto its patch grid, on the GPU: a gather straight from the KV cache (or a
+// tapped row tensor) to [rows, cols, dim], with a validity mask (cells that hold a token) and each cell's pixel
+// rectangle in the original image. Newline tokens are dropped; anyres crops land where they belong because the
+// token→pixel map already places every token on the unpadded grid. Nothing is read back to the CPU.
+import { Stage } from '../gpu/stage.ts';
+import { Tensor } from '../gpu/tensor.ts';
+import type { ForwardResult, ImageSpan, TapName } from '../models/model.ts';
+import { featureGather, NO_TOKEN } from '../ops/featureGather.ts';
+import { parseTap } from './taps.ts';
+
+/** Which grid of an image: 'main' (anyres crop grid / Qwen merged grid) or 'base' (LLaVA's base tile). */
+export type GridChoice = 'main' | 'base';
+
+export interface FeatureRequest {
+  tap: TapName;
+  image?: number;
+  /** KV heads to concatenate (cache taps only); default all. */
+  heads?: readonly number[];
+  grid?: GridChoice;
+}
+
+export interface FeatureMap {
+  tap: TapName;
+  image: number;
+  grid: GridChoice;
+  rows: number;
+  cols: number;
+  dim: number;
+  /** [rows, cols, dim] f32 on the GPU; zeros where `valid` is 0. */
+  features: Tensor<'f32'>;
+  /** 1 where the cell holds a token (host copy; small). */
+  valid: Uint8Array;
+  /** Per cell [x0, y0, x1, y1) in original-image pixels (NaN for cells without a token). */
+  rects: Float32Array;
+  imageSize: { height: number; width: number };
+  /** Free the GPU storage of `features`. */
+  dispose(): void;
+}
+
+/** Sequence positions (or ordinals within the image tokens) of each grid cell, and the cell rectangles. */
+export function gridCells(span: ImageSpan, grid: GridChoice): { rows: number; cols: number; tokenIndex: Int32Array; rects: Float32Array } {
+  const g = grid === 'base' ? span.baseGrid : span.grid;
+  if (!g) throw new Error(`image ${span.image} has no ${grid} grid (the base grid exists only for LLaVA models)`);
+  const kind = grid === 'base' ? 'base' : 'grid';
+  const tokenIndex = new Int32Array(g.rows * g.cols).fill(-1);
+  const rects = new Float32Array(g.rows * g.cols * 4).fill(NaN);
+  span.tokens.forEach((t, i) => {
+    if (t.kind !== kind) return;
+    if (t.row < 0 || t.row >= g.rows || t.col < 0 || t.col >= g.cols) {
+      throw new Error(`image ${span.image}: token ${i} at (${t.row}, ${t.col}) is outside its ${g.rows}×${g.cols} ${grid} grid`);
+    }
+    const c = t.row * g.cols + t.col;
+    tokenIndex[c] = i;
+    rects.set(t.rect, c * 4);
+  });
+  return { rows: g.rows, cols: g.cols, tokenIndex, rects };
+}
+
+/** The features of `req.tap` for one image of a forward, on its patch grid. */
+export async function features(result: ForwardResult, req: FeatureRequest): Promise<FeatureMap> {
+  const image = req.image ?? 0;
+  const span = result.spans.images[image];
+  if (!span) throw new Error(`features: the forward holds ${result.spans.images.length} image(s), no image ${image}`);
+  const grid = req.grid ?? 'main';
+  const tap = parseTap(req.tap);
+  let cells = gridCells(span, grid);
+  let src: Tensor<'f32'>;
+  let rowOf: (tokenIndex: number) => number;
+  const gpu = result.cache.keys[0]?.gpu ?? result.logits.gpu;
+  if (tap.kind === 'cache') {
+    if (tap.layer >= result.cache.layers) throw new Error(`features: ${req.tap}: the model has ${result.cache.layers} layers`);
+    src = tap.which === 'key' ? result.cache.keys[tap.layer] : result.cache.values[tap.layer];
+    rowOf = (t) => span.start + t;
+  } else {
+    const name = tap.kind === 'lmRows' ? tap.name : tap.kind === 'projector' ? 'projector.out' : 'vision.out';
+    const t = result.taps.get(name);
+    if (!t) throw new Error(`features: tap ${name} was not kept by the forward (ask for it in taps; kept: ${[...result.taps.keys()].join(', ') || 'none'})`);
+    if (t.rank !== 2) throw new Error(`features: tap tensor ${name} has shape [${t.shape.join(', ')}], expected [rows, dim]`);
+    src = t;
+    if (tap.kind === 'lmRows') rowOf = (i) => span.start + i;
+    else if (tap.kind === 'projector') {
+      const before = result.spans.images.slice(0, image).reduce((a, s) => a + s.length, 0);
+      rowOf = (i) => before + i;
+    } else {
+      return await visionFeatures(result, span, image, grid, src, req.tap);
+    }
+  }
+  if (req.heads && tap.kind !== 'cache') throw new Error(`features: head selection applies to cache taps (lm.layers.{i}.attn.k|v), not ${req.tap}`);
+  const positions = Array.from(cells.tokenIndex, (t) => (t < 0 ? NO_TOKEN : rowOf(t)));
+  return await gather(gpu, src, positions, req.heads, { tap: req.tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
+}
+
+async function gather(
+  gpu: Tensor['gpu'], src: Tensor<'f32'>, positions: number[], heads: readonly number[] | undefined,
+  meta: { tap: TapName; image: number; grid: GridChoice; rows: number; cols: number; rects: Float32Array; imageSize: { height: number; width: number } },
+): Promise<FeatureMap> {
+  const posT = Tensor.from(gpu, 'u32', [positions.length], positions, 'grid positions');
+  const stage = new Stage(gpu, `features ${meta.tap} image ${meta.image}`);
+  const flat = await featureGather(stage, src, posT, heads);
+  await stage.submit();
+  posT.dispose();
+  const dim = flat.rowLength;
+  const valid = Uint8Array.from(positions, (p) => (p === NO_TOKEN ? 0 : 1));
+  return { ...meta, dim, features: flat.reshape([meta.rows, meta.cols, dim]), valid, dispose: () => flat.dispose() };
+}
+
+/**
+ * `vision.out`: LLaVA keeps [tiles·tokens, Hv] per tile (the base tile is tile 0 of each image, so its patch grid is
+ * the base grid); Qwen2.5-VL keeps [patches, Hv] in raster order of the patch grid (twice the merged grid's rows
+ * and columns). The main grid of a LLaVA image is assembled from crops only after the projector, so `vision.out`
+ * is offered on the base grid there.
+ */
+async function visionFeatures(result: ForwardResult, span: ImageSpan, image: number, grid: GridChoice, src: Tensor<'f32'>, tap: TapName): Promise<FeatureMap> {
+  const gpu = src.gpu;
+  if (span.baseGrid) {
+    if (grid !== 'base') throw new Error(`features: ${tap} of a LLaVA model lies on the base tile grid; ask for grid 'base'`);
+    // tiles of earlier images: 1 + the highest crop index among their tokens
+    const tilesBefore = result.spans.images.slice(0, image).reduce((a, s) => a + 1 + Math.max(0, ...s.tokens.map((t) => t.crop)), 0);
+    const per = span.baseGrid.rows * span.baseGrid.cols;
+    const cells = gridCells(span, 'base');
+    const positions = Array.from(cells.tokenIndex, (t) => (t < 0 ? NO_TOKEN : tilesBefore * per + span.tokens[t].row * span.baseGrid!.cols + span.tokens[t].col));
+    return await gather(gpu, src, positions, undefined, { tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
+  }
+  // Qwen: patch grid = 2× the merged grid; rects split each merged cell in four
+  const merged = gridCells(span, 'main');
+  const rows = merged.rows * 2, cols = merged.cols * 2;
+  const patchesBefore = result.spans.images.slice(0, image).reduce((a, s) => a + 4 * s.grid.rows * s.grid.cols, 0);
+  const positions: number[] = [];
+  const rects = new Float32Array(rows * cols * 4).fill(NaN);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const m = (r >> 1) * merged.cols + (c >> 1);
+      const ok = merged.tokenIndex[m] >= 0;
+      positions.push(ok ? patchesBefore + r * cols + c : NO_TOKEN);
+      if (ok) {
+        const [x0, y0, x1, y1] = merged.rects.subarray(m * 4, m * 4 + 4);
+        const hx = (x1 - x0) / 2, hy = (y1 - y0) / 2;
+        rects.set([x0 + (c & 1) * hx, y0 + (r & 1) * hy, x0 + ((c & 1) + 1) * hx, y0 + ((r & 1) + 1) * hy], (r * cols + c) * 4);
+      }
+    }
+  }
+  return await gather(gpu, src, positions, undefined, { tap, image, grid, rows, cols, rects, imageSize: span.imageSize });
+}
