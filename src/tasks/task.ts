@@ -1,0 +1,44 @@
+// A probe task: a list of samples, an evaluation that turns one sample into additive statistics for every
+// (tap, layer) asked for, and the aggregate that turns summed statistics into metric rows. The runner
+// (runProbe.ts) owns resuming, progress and reports; the task owns its protocol.
+import type { GridChoice } from '../capture/features.ts';
+import type { ShortTap } from '../capture/taps.ts';
+import type { MultimodalModel } from '../models/model.ts';
+import type { ResultRow, SampleStats } from './resultsLog.ts';
+
+/** The standalone vision encoder baseline (SigLIP without MLM fine-tuning): features of an image on its grid. */
+export interface VisionBaseline {
+  readonly name: string;
+  features(image: import('../io/rgbImage.ts').RgbImage): Promise<import('../capture/features.ts').FeatureMap>;
+}
+
+export interface ProbeContext {
+  model: MultimodalModel;
+  siglip: VisionBaseline | null;
+  taps: readonly ShortTap[];
+  /** LM layers for layered taps. */
+  layers: readonly number[];
+  /** Text placed before the image (the prefix study), or none. */
+  prefix?: string;
+  /** Block the input-agnostic image keys found beforehand (see analysis/agnosticKeys). */
+  block?: import('../models/model.ts').AttentionBlockSpec | null;
+  grid: GridChoice;
+  /** Where a task may write a few overlays (PNG) for a person to look at; null: none. */
+  overlayDir: string | null;
+  /** Overlays still to write (tasks decrement it). */
+  overlaysLeft: number;
+}
+
+export interface ProbeSample<S> {
+  id: string;
+  sample: S;
+}
+
+export interface ProbeTask<S = unknown> {
+  readonly name: string;
+  /** What a person should know about the protocol choices, printed under the table. */
+  readonly notes: readonly string[];
+  samples(): Promise<ProbeSample<S>[]>;
+  evaluate(ctx: ProbeContext, sample: ProbeSample<S>): Promise<SampleStats>;
+  aggregate(summed: SampleStats, samples: number): ResultRow[];
+}
