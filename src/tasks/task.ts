@@ -20,8 +20,8 @@ export interface ProbeContext {
   layers: readonly number[];
   /** Text placed before the image (the prefix study), or none. */
   prefix?: string;
-  /** Block the input-agnostic image keys found beforehand (see analysis/agnosticKeys). */
-  block?: import('../models/model.ts').AttentionBlockSpec | null;
+  /** Input-agnostic image keys found beforehand: when set, every forward blocks attention to them. */
+  agnostic: import('../probe/agnosticKeys.ts').AgnosticKeys | null;
   grid: GridChoice;
   /** Where a task may write a few overlays (PNG) for a person to look at; null: none. */
   overlayDir: string | null;

@@ -11,7 +11,7 @@ import { Tensor } from '../gpu/tensor.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import type { AttentionBlockSpec, ForwardResult, ImageSpan, MultimodalModel } from '../models/model.ts';
 import { copyInto } from '../ops/rows.ts';
-import { keyConsistency } from '../probe/keyConsistency.ts';
+import { keyConsistency } from './keyConsistency.ts';
 
 export interface AgnosticKeys {
   /** Per layer: cell indices (row·cols + col on the image grid) judged input-agnostic. */
@@ -91,13 +91,19 @@ export function disposeResult(r: ForwardResult): void {
  * applies one rule set to a list of layers). Null when nothing is agnostic.
  */
 export function blockAgnosticKeys(agnostic: AgnosticKeys, span: ImageSpan, sequenceLength: number): AttentionBlockSpec | null {
-  const kind = agnostic.grid.choice === 'base' ? 'base' : 'grid';
-  const positionOfCell = new Map<number, number>();
+  const choice = agnostic.grid.choice;
+  const g = choice === 'base' ? span.baseGrid : span.grid;
+  if (!g) return null;
+  const kind = choice === 'base' ? 'base' : 'grid';
+  const { rows: R, cols: C } = agnostic.grid;
+  const flagged = new Set([...agnostic.cells.values()].flat());
+  // an image whose grid differs from the one the keys were found on: cells map proportionally
+  const agnosticCellOf = (row: number, col: number) => Math.floor((row * R) / g.rows) * C + Math.floor((col * C) / g.cols);
+  const keys: number[] = [];
   span.tokens.forEach((t, i) => {
-    if (t.kind === kind) positionOfCell.set(t.row * agnostic.grid.cols + t.col, span.start + i);
+    if (t.kind === kind && flagged.has(agnosticCellOf(t.row, t.col))) keys.push(span.start + i);
   });
   const layers = [...agnostic.cells].filter(([, cells]) => cells.length).map(([l]) => l).sort((a, b) => a - b);
-  const keys = [...new Set([...agnostic.cells.values()].flat())].map((c) => positionOfCell.get(c)).filter((p): p is number => p !== undefined).sort((a, b) => a - b);
   if (!layers.length || !keys.length) return null;
   return { layers, rules: [{ queries: [span.start, sequenceLength], keys: keys.map((p) => [p, p + 1] as const) }] };
 }
