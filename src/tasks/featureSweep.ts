@@ -18,7 +18,7 @@ export interface SweepEntry {
 
 /** Every (tap, layer) of the run: layered taps once per layer, the others once. */
 export function sweepEntries(ctx: Pick<ProbeContext, 'taps' | 'layers'>): SweepEntry[] {
-  return ctx.taps.flatMap((tap) =>
+  return ctx.taps.flatMap((tap): SweepEntry[] =>
     isLayered(tap) ? ctx.layers.map((layer) => ({ tap, layer, key: statKey(tap, layer) })) : [{ tap, layer: null, key: statKey(tap, null) }]
   );
 }
