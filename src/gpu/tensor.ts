@@ -43,6 +43,8 @@ export class Tensor<D extends DType = DType> {
     readonly shape: Shape,
     readonly chunks: readonly TensorChunk[],
     readonly label: string,
+    /** Set on a view made by reshape: the tensor that owns the storage. */
+    private readonly base: Tensor<D> | null = null,
   ) {}
 
   get rank(): number { return this.shape.length; }
@@ -65,7 +67,22 @@ export class Tensor<D extends DType = DType> {
   }
 
   private assertLive(): void {
-    if (this.disposed) throw new Error(`tensor ${this.label} was used after dispose()`);
+    if (this.disposed || this.base?.disposed) throw new Error(`tensor ${this.label} was used after dispose()`);
+  }
+
+  /**
+   * The same storage under another shape of equal element count, no copy (e.g. a projection [S, heads·d] seen as
+   * [S, heads, d]). A chunked tensor keeps its row length. The view owns nothing: dispose the original.
+   */
+  reshape(shape: Shape, label = this.label): Tensor<D> {
+    this.assertLive();
+    if (numel(shape) !== this.numel) throw new Error(`tensor ${this.label}: cannot reshape ${shapeString(this.shape)} to ${shapeString(shape)} (element counts differ)`);
+    const rowLength = shape.length ? shape[shape.length - 1] : 1;
+    if (this.isChunked && rowLength !== this.rowLength) {
+      throw new Error(`tensor ${this.label}: reshape ${shapeString(this.shape)} to ${shapeString(shape)} changes the row length of a tensor stored in ${this.chunks.length} chunks`);
+    }
+    const chunks = this.isChunked ? this.chunks : [{ ...this.chunks[0], rows: this.numel / Math.max(rowLength, 1) }];
+    return new Tensor(this.gpu, this.dtype, [...shape], chunks, label, this.base ?? this);
   }
 
   /** An uninitialised tensor (poisoned with NaN bits when `gpu.poisonNewTensors` is set, to catch unwritten outputs). */
@@ -157,6 +174,7 @@ export class Tensor<D extends DType = DType> {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.base) return; // a view: the storage belongs to base
     for (const c of this.chunks) this.gpu.pool.release(c.buffer);
   }
 }

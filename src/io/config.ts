@@ -502,3 +502,16 @@ export async function readConfig(where: string | readonly File[] | CheckpointLoc
   }
   return parseConfig(json, file);
 }
+
+/**
+ * The standalone SigLIP encoder (the study's "without MLM fine-tuning" baseline): a `siglip` checkpoint (vision and
+ * text towers; the vision sub-config is used) or a `siglip_vision_model` one. Weights live under `vision_model.*`.
+ */
+export function parseSiglipEncoderConfig(json: unknown, file = 'config.json'): SiglipVisionConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(file, '', 'expected a JSON object');
+  const top = new Fields(file, '', json as Json);
+  const type = top.obj.model_type;
+  if (type === 'siglip_vision_model') return llavaVisionConfig(top, 'siglip_vision_model') as SiglipVisionConfig;
+  if (type === 'siglip') return llavaVisionConfig(subConfig(top, 'vision_config', {}), 'siglip_vision_model') as SiglipVisionConfig;
+  return top.fail('model_type', `expected a SigLIP encoder (siglip or siglip_vision_model), found ${JSON.stringify(type)}`);
+}

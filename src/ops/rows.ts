@@ -107,3 +107,21 @@ export async function scatterRows<T extends Row32>(stage: Stage, src: T, index: 
   if (src.rowLength !== dst.rowLength || src.dtype !== dst.dtype) throw new OpArgumentError('scatterRows', `src ${src.label} rows of ${src.rowLength} ${src.dtype} vs dst ${dst.label} rows of ${dst.rowLength} ${dst.dtype}`);
   await copyRows(stage, 'scatterRows', { src, dst, nRows: src.rows, width: src.rowLength, scatter: index });
 }
+
+/** Join tensors of equal row count side by side: out[r] = concat(parts[0][r], parts[1][r], …) (feature-dim concat). */
+export async function concatCols<T extends Row32>(stage: Stage, parts: readonly T[]): Promise<T> {
+  if (!parts.length) throw new OpArgumentError('concatCols', 'no tensors given');
+  const rows = parts[0].rows, dt = parts[0].dtype;
+  for (const p of parts) {
+    check32('concatCols', p.label, p);
+    if (p.rows !== rows || p.dtype !== dt) throw new OpArgumentError('concatCols', `${p.label} is ${p.dtype} with ${p.rows} rows; expected ${dt} with ${rows} rows`);
+  }
+  const width = parts.reduce((a, p) => a + p.rowLength, 0);
+  const out = like(stage, parts[0], [rows, width], 'concatCols') as T;
+  let at = 0;
+  for (const p of parts) {
+    await copyRows(stage, 'concatCols', { src: p, dst: out, nRows: rows, width: p.rowLength, dstCol0: at });
+    at += p.rowLength;
+  }
+  return out;
+}
