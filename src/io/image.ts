@@ -1,0 +1,248 @@
+// Image files to 8-bit RGB (what the processors take) and label PNGs to their raw class indices; PNG via fast-png,
+// JPEG via jpeg-js; the format is sniffed from the magic bytes, not the name. RGB conversion follows PIL as
+// transformers uses it (`convert_rgb`): every mode goes to RGBA, is alpha-composited over opaque white with
+// Pillow's integer `alpha_composite`, then RGB — so transparent pixels come out white, not black.
+// No EXIF orientation or ICC colour management is applied (PIL applies neither unless asked).
+// Every error names the file.
+import { decode as decodePngFile, encode as encodePngFile } from 'fast-png';
+import jpeg from 'jpeg-js';
+import { checkRgbImage, type RgbImage } from './rgbImage.ts';
+
+/** A label map: one stored index per pixel (palette indices or grey values, never colours). */
+export interface LabelImage {
+  readonly width: number;
+  readonly height: number;
+  /** width·height indices, rows top to bottom. */
+  readonly data: Uint8Array;
+  /** The PNG's palette (RGB per index) when it has one, for rendering overlays in the dataset's colours. */
+  readonly palette?: readonly (readonly number[])[];
+  readonly source?: string;
+}
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** Formats recognised only to say so in the error. */
+const UNSUPPORTED_MAGIC: [string, number[]][] = [
+  ['GIF', [0x47, 0x49, 0x46, 0x38]],
+  ['BMP', [0x42, 0x4d]],
+  ['TIFF', [0x49, 0x49, 0x2a, 0x00]],
+  ['TIFF', [0x4d, 0x4d, 0x00, 0x2a]],
+  ['WebP (RIFF)', [0x52, 0x49, 0x46, 0x46]],
+];
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
+  return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+}
+
+/** PNG or JPEG from the first bytes; null when neither. */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
+  if (startsWith(bytes, PNG_MAGIC)) return 'png';
+  if (startsWith(bytes, JPEG_MAGIC)) return 'jpeg';
+  return null;
+}
+
+/** Decode a PNG or JPEG to 8-bit RGB. `name` is used in errors and kept as the image's source. */
+export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
+  const format = checkedFormat(bytes, name);
+  const img = format === 'png' ? pngToRgb(bytes, name) : jpegToRgb(bytes, name);
+  checkRgbImage(img, name);
+  return img;
+}
+
+/** Read and decode an image file (Deno). */
+export async function readImage(path: string): Promise<RgbImage> {
+  if (typeof Deno === 'undefined') throw new Error(`${path}: readImage reads files with Deno; in a browser use fetchImage or decodeImage`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  return decodeImage(bytes, path);
+}
+
+/** Fetch and decode an image by URL (browser or Deno). */
+export async function fetchImage(url: string): Promise<RgbImage> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`${url}: fetch failed: ${(e as Error).message}`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`${url}: HTTP ${res.status}`);
+  }
+  return decodeImage(new Uint8Array(await res.arrayBuffer()), url);
+}
+
+/** An RGB image as an 8-bit RGB PNG (overlays, previews). */
+export function encodePng(img: RgbImage): Uint8Array {
+  checkRgbImage(img, img.source ?? 'encodePng');
+  return encodePngFile({ width: img.width, height: img.height, data: img.data, channels: 3, depth: 8 });
+}
+
+/**
+ * The stored indices of a palette or greyscale PNG (DAVIS 2017 palette masks, VOC/SBD class PNGs): palette
+ * indices as stored (not their colours), grey samples unscaled (a 2-bit grey stores 0..3 and gives 0..3; 16-bit
+ * grey must hold values ≤ 255). Colour PNGs are refused: decode them with decodeImage and map colours to ids.
+ */
+export function decodeLabelPng(bytes: Uint8Array, name: string): LabelImage {
+  const format = checkedFormat(bytes, name);
+  if (format !== 'png') throw new Error(`${name}: a label map must be a PNG, this is ${format.toUpperCase()} (lossy compression would change the labels)`);
+  const png = readPng(bytes, name);
+  const { width, height, channels } = png;
+  const indexed = png.palette !== undefined;
+  if (channels !== 1) {
+    throw new Error(`${name}: label PNG has ${channels} channels (${channels === 2 ? 'grey+alpha' : channels === 3 ? 'RGB' : 'RGBA'}); a label map must be palette or greyscale — decode it with decodeImage and map colours to class ids`);
+  }
+  const samples = unpackSamples(png, name);
+  const out = new Uint8Array(width * height);
+  for (let i = 0; i < out.length; i++) {
+    const v = samples[i];
+    if (v > 255) throw new Error(`${name}: 16-bit label value ${v} at pixel (${i % width}, ${Math.floor(i / width)}) does not fit 8 bits`);
+    out[i] = v;
+  }
+  return indexed ? { width, height, data: out, palette: png.palette!.map((c) => c.slice(0, 3)), source: name } : { width, height, data: out, source: name };
+}
+
+function checkedFormat(bytes: Uint8Array, name: string): ImageFormat {
+  if (bytes.length === 0) throw new Error(`${name}: empty file (0 bytes)`);
+  const format = sniffImageFormat(bytes);
+  if (format) return format;
+  const other = UNSUPPORTED_MAGIC.find(([, magic]) => startsWith(bytes, magic));
+  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  if (other) throw new Error(`${name}: ${other[0]} images are not supported (kvscope decodes PNG and JPEG)`);
+  throw new Error(`${name}: not a PNG or JPEG (first bytes ${head})`);
+}
+
+interface Png {
+  width: number;
+  height: number;
+  channels: number;
+  depth: number;
+  data: Uint8Array | Uint16Array;
+  palette?: number[][];
+  transparency?: Uint16Array;
+}
+
+/** fast-png decode with CRC checks, its data size checked against the header (a short IDAT is truncation). */
+function readPng(bytes: Uint8Array, name: string): Png {
+  let png: ReturnType<typeof decodePngFile>;
+  try {
+    png = decodePngFile(bytes, { checkCrc: true });
+  } catch (e) {
+    const cause = (e as Error & { cause?: Error }).cause;
+    throw new Error(`${name}: corrupt or truncated PNG (${bytes.length} bytes): ${(e as Error).message}${cause ? `: ${cause.message}` : ''}`);
+  }
+  const { width, height, channels, depth } = png;
+  if (!(width > 0 && height > 0)) throw new Error(`${name}: PNG of size ${width}×${height}; images must be at least 1×1`);
+  const rowBytes = depth < 8 ? Math.ceil((width * channels * depth) / 8) : width * channels;
+  const want = rowBytes * height;
+  if (!png.data || png.data.length !== want) {
+    throw new Error(`${name}: truncated or corrupt PNG: ${width}×${height}, ${channels} channel(s) at ${depth} bits needs ${want} samples, the image data held ${png.data?.length ?? 0}`);
+  }
+  if (png.palette !== undefined && depth === 16) throw new Error(`${name}: 16-bit palette PNG is invalid`);
+  return { width, height, channels, depth, data: png.data as Uint8Array | Uint16Array, palette: png.palette, transparency: png.transparency };
+}
+
+/** One sample per channel per pixel as stored (sub-byte depths unpacked from their byte-aligned rows). */
+function unpackSamples(png: Png, name: string): Uint8Array | Uint16Array {
+  const { width, height, channels, depth, data } = png;
+  if (depth >= 8) return data;
+  const perRow = width * channels;
+  const rowBytes = Math.ceil((perRow * depth) / 8);
+  const out = new Uint8Array(perRow * height);
+  const mask = (1 << depth) - 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < perRow; x++) {
+      const bit = x * depth;
+      const byte = data[y * rowBytes + (bit >> 3)];
+      out[y * perRow + x] = (byte >> (8 - depth - (bit & 7))) & mask;
+    }
+  }
+  if (out.length !== width * height * channels) throw new Error(`${name}: internal: unpacked ${out.length} samples`);
+  return out;
+}
+
+/** Pillow's `alpha_composite` of (r, g, b, a) over opaque white, one channel: integer, 7 fractional bits. */
+function overWhite(c: number, a: number): number {
+  if (a === 0) return 255; // Pillow copies the destination pixel
+  // outa255 = a·255 + 255·(255 − a); coef1 = a·255²·128 / outa255 (= 128a here); coef2 = 255·128 − coef1
+  const outa255 = a * 255 + 255 * (255 - a);
+  const coef1 = Math.floor((a * 255 * 255 * 128) / outa255);
+  const coef2 = 255 * 128 - coef1;
+  const t = c * coef1 + 255 * coef2 + (0x80 << 7);
+  // SHIFTFORDIV255(t) = ((t >> 8) + t) >> 8, then drop the 7 extra bits
+  return (((t >> 8) + t) >> 8) >> 7;
+}
+
+/** PNG to RGB as PIL's convert('RGBA') then composite over white then convert('RGB'). */
+function pngToRgb(bytes: Uint8Array, name: string): RgbImage {
+  const png = readPng(bytes, name);
+  const { width, height, channels, depth } = png;
+  const samples = unpackSamples(png, name);
+  const n = width * height;
+  const rgb = new Uint8Array(n * 3);
+  // sample -> 8 bits: 16-bit keeps the high byte (PIL's ";16B" unpackers); 1/2/4-bit grey scales to 0..255
+  const to8 = depth === 16 ? (v: number) => v >> 8 : depth < 8 ? (v: number) => Math.round((v * 255) / ((1 << depth) - 1)) : (v: number) => v;
+  const put = (i: number, r: number, g: number, b: number, a: number) => {
+    rgb[3 * i] = overWhite(r, a);
+    rgb[3 * i + 1] = overWhite(g, a);
+    rgb[3 * i + 2] = overWhite(b, a);
+  };
+  const key = png.transparency; // tRNS colour key (grey: [k], RGB: [r, g, b]) in sample units
+  if (png.palette) {
+    const palette = png.palette;
+    for (let i = 0; i < n; i++) {
+      const c = palette[samples[i]];
+      if (!c) throw new Error(`${name}: palette index ${samples[i]} at pixel (${i % width}, ${Math.floor(i / width)}) is past the ${palette.length}-colour palette`);
+      put(i, c[0], c[1], c[2], c.length > 3 ? c[3] : 255);
+    }
+  } else if (channels === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = samples[i];
+      const g = to8(v);
+      put(i, g, g, g, key && key.length >= 1 && v === key[0] ? 0 : 255);
+    }
+  } else if (channels === 2) {
+    for (let i = 0; i < n; i++) {
+      const g = to8(samples[2 * i]);
+      put(i, g, g, g, to8(samples[2 * i + 1]));
+    }
+  } else if (channels === 3) {
+    for (let i = 0; i < n; i++) {
+      const r = samples[3 * i], g = samples[3 * i + 1], b = samples[3 * i + 2];
+      const clear = key && key.length >= 3 && r === key[0] && g === key[1] && b === key[2];
+      put(i, to8(r), to8(g), to8(b), clear ? 0 : 255);
+    }
+  } else if (channels === 4) {
+    for (let i = 0; i < n; i++) put(i, to8(samples[4 * i]), to8(samples[4 * i + 1]), to8(samples[4 * i + 2]), to8(samples[4 * i + 3]));
+  } else {
+    throw new Error(`${name}: PNG with ${channels} channels`);
+  }
+  return { width, height, data: rgb, source: name };
+}
+
+/** JPEG (baseline or progressive; grey, YCbCr, Adobe CMYK/YCCK) to RGB with jpeg-js, strict about corruption. */
+function jpegToRgb(bytes: Uint8Array, name: string): RgbImage {
+  if (!hasJpegEnd(bytes)) throw new Error(`${name}: truncated JPEG (${bytes.length} bytes, no end-of-image marker FFD9)`);
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+  } catch (e) {
+    throw new Error(`${name}: corrupt JPEG: ${(e as Error).message}`);
+  }
+  if (!(img.width > 0 && img.height > 0)) throw new Error(`${name}: JPEG of size ${img.width}×${img.height}; images must be at least 1×1`);
+  return { width: img.width, height: img.height, data: img.data, source: name };
+}
+
+/** An EOI marker (FF D9) at the end, allowing a little trailing padding as some writers leave. */
+function hasJpegEnd(bytes: Uint8Array): boolean {
+  const from = Math.max(2, bytes.length - 64);
+  for (let i = bytes.length - 2; i >= from; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  return false;
+}
