@@ -9,8 +9,9 @@ import { type Checkpoint, expectLoadable, SafetensorsError } from '../io/safeten
 import { type HostTensor, hostTensor } from '../ops/ref/hostTensor.ts';
 
 export interface LoadProgress {
-  /** Bytes read so far and the total the model will read. */
+  /** Bytes read so far, and all the checkpoint's tensor bytes (an upper bound on what the model reads). */
   bytes: number;
+  totalBytes: number;
   tensors: number;
   /** Name of the tensor just loaded. */
   name: string;
@@ -23,6 +24,7 @@ export class Weights {
   tensorsLoaded = 0;
   /** Seconds spent reading and uploading (for load bytes/s). */
   seconds = 0;
+  private total: number | null = null;
 
   constructor(readonly checkpoint: Checkpoint, readonly onProgress?: (p: LoadProgress) => void) {}
 
@@ -69,6 +71,6 @@ export class Weights {
     this.bytesLoaded += bytes;
     this.tensorsLoaded++;
     this.seconds += (performance.now() - t0) / 1000;
-    this.onProgress?.({ bytes: this.bytesLoaded, tensors: this.tensorsLoaded, name });
+    this.onProgress?.({ bytes: this.bytesLoaded, totalBytes: (this.total ??= this.checkpoint.totalBytes), tensors: this.tensorsLoaded, name });
   }
 }

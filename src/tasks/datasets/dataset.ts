@@ -2,8 +2,10 @@
 // the image decoders it needs, a reader shape (list sample ids cheaply, read one sample by id), and errors that
 // name the file and the field at fault.
 
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer } from 'hyparquet';
 import type { ByteSource } from '../../io/safetensors.ts';
 import type { RgbImage } from '../../io/rgbImage.ts';
+import { decodeImage, decodeLabelPng } from '../../io/image.ts';
 
 /** Read-only access to a dataset's directory tree; paths are relative, '/'-separated. */
 export interface FileTree {
@@ -32,6 +34,9 @@ export interface ImageCodec {
   /** A PNG's raw sample values: palette indices for colour type 3, grey values for colour type 0. */
   decodeLabelPng(bytes: Uint8Array, name: string): LabelImage;
 }
+
+/** The project's decoders (PNG and JPEG; BMP is not decoded). */
+export const IMAGE_CODEC: ImageCodec = { decodeImage, decodeLabelPng };
 
 /** A reader: cheap listing of sample ids, then one sample at a time. */
 export interface DatasetReader<S> {
@@ -247,4 +252,50 @@ export function decodeLabelChecked(
     throw new DatasetError(file, `label is ${lab.width}×${lab.height}, its image is ${expect.width}×${expect.height}`);
   }
   return lab;
+}
+
+/** A random-access file as hyparquet's AsyncBuffer. */
+export function asyncBufferOf(src: ByteSource): AsyncBuffer {
+  return {
+    byteLength: src.size,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const stop = Math.min(end ?? src.size, src.size);
+      const bytes = await src.read(start, Math.max(0, stop - start));
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer as ArrayBuffer
+        : bytes.slice().buffer as ArrayBuffer;
+    },
+  };
+}
+
+/** Number of rows, rows per row group and top-level column names of a parquet file. */
+export async function parquetColumns(
+  files: FileTree, rel: string,
+): Promise<{ rows: number; rowGroups: number[]; columns: string[] }> {
+  const path = joinPath(files.root, rel);
+  try {
+    const meta = await parquetMetadataAsync(asyncBufferOf(await files.open(rel)));
+    return {
+      rows: Number(meta.num_rows), rowGroups: meta.row_groups.map((g) => Number(g.num_rows)),
+      columns: parquetSchema(meta).children.map((c) => c.element.name),
+    };
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(path, `not a readable parquet file (${(e as Error).message})`);
+  }
+}
+
+/** Rows [start, end) of a parquet file as objects (binary stays Uint8Array); a missing column is named. */
+export async function readParquetRows(
+  files: FileTree, rel: string, columns: string[], rows?: { start: number; end: number },
+): Promise<Record<string, unknown>[]> {
+  const path = joinPath(files.root, rel);
+  const have = (await parquetColumns(files, rel)).columns;
+  for (const c of columns) if (!have.includes(c)) throw new DatasetError(path, `column missing (columns: ${have.join(', ')})`, c);
+  try {
+    const file = asyncBufferOf(await files.open(rel));
+    return await parquetReadObjects({ file, columns, utf8: false, rowStart: rows?.start, rowEnd: rows?.end });
+  } catch (e) {
+    throw new DatasetError(path, `cannot read parquet (${(e as Error).message})`);
+  }
 }

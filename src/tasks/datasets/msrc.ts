@@ -10,20 +10,27 @@ import type { RgbImage } from '../../io/rgbImage.ts';
 import {
   type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath,
 } from './dataset.ts';
-import { labelsFromColours, vocPaletteColour } from './pascal5i.ts';
+import { labelsFromColours } from './pascal5i.ts';
 
-/** MSRC-v2 class names; id = index in the VOC colour map, 0 = void (black). */
-export const MSRC_CLASSES = [
-  'void', 'building', 'grass', 'tree', 'cow', 'horse', 'sheep', 'sky', 'mountain', 'aeroplane', 'water', 'face',
-  'car', 'bicycle', 'flower', 'sign', 'bird', 'book', 'chair', 'road', 'cat', 'dog', 'body', 'boat',
-] as const;
+/** MSRC-v2 classes with their label colours (the release's colour list; black = void = id 0). */
+const MSRC_COLOURS: readonly [string, number, number, number][] = [
+  ['void', 0, 0, 0], ['building', 128, 0, 0], ['grass', 0, 128, 0], ['tree', 128, 128, 0], ['cow', 0, 0, 128],
+  ['horse', 128, 0, 128], ['sheep', 0, 128, 128], ['sky', 128, 128, 128], ['mountain', 64, 0, 0],
+  ['aeroplane', 192, 0, 0], ['water', 64, 128, 0], ['face', 192, 128, 0], ['car', 64, 0, 128],
+  ['bicycle', 192, 0, 128], ['flower', 64, 128, 128], ['sign', 192, 128, 128], ['bird', 0, 64, 0],
+  ['book', 128, 64, 0], ['chair', 0, 192, 0], ['road', 128, 64, 128], ['cat', 0, 192, 128], ['dog', 128, 192, 128],
+  ['body', 64, 64, 0], ['boat', 192, 64, 0],
+];
+
+/** MSRC-v2 class names by id (0 = void). The colours follow the VOC colour map up to 'chair' (18), then skip
+ * two of its entries ('road' = VOC map entry 21, …, 'boat' = 25). */
+export const MSRC_CLASSES: readonly string[] = MSRC_COLOURS.map((c) => c[0]);
 export const MSRC_VOID = 0;
 
 /** colour key (R<<16 | G<<8 | B) → MSRC class id. */
-export const MSRC_COLOUR_TABLE: ReadonlyMap<number, number> = new Map(MSRC_CLASSES.map((_, i) => {
-  const [r, g, b] = vocPaletteColour(i);
-  return [(r << 16) | (g << 8) | b, i] as [number, number];
-}));
+export const MSRC_COLOUR_TABLE: ReadonlyMap<number, number> = new Map(
+  MSRC_COLOURS.map(([, r, g, b], i) => [(r << 16) | (g << 8) | b, i] as [number, number]),
+);
 
 const IMAGE_EXT = /\.(jpe?g|png|bmp)$/i;
 

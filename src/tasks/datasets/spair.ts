@@ -90,8 +90,7 @@ export class SpairReader implements DatasetReader<SpairPair> {
     if (!(SPAIR_CATEGORIES as readonly string[]).includes(category)) f.fail('category', `one of ${SPAIR_CATEGORIES.join(', ')}`);
     const srcKps = pointList(f, 'src_kps');
     const trgKps = pointList(f, 'trg_kps');
-    const kpsIds = f.raw('kps_ids');
-    if (!Array.isArray(kpsIds)) f.fail('kps_ids', 'a list');
+    const kpsIds = f.array('kps_ids');
     if (trgKps.length !== srcKps.length || kpsIds.length !== srcKps.length) {
       throw new DatasetError(file, `src_kps, trg_kps and kps_ids must be index-aligned; lengths ${srcKps.length}, ${trgKps.length}, ${kpsIds.length}`, 'trg_kps');
     }
