@@ -1,0 +1,241 @@
+// The Qwen2.5-VL vision tower with its PatchMerger on the GPU (HF Qwen2_5_VisionTransformerPretrainedModel):
+//   patch embed: pixel rows [N, C·T·P·P] (merge-block order) · Conv3d weight viewed as [hidden, C·T·P·P]ᵀ (no bias)
+//   reorder: merged tokens (m² consecutive rows) into window order (get_window_index), rotary (row, col) alike
+//   blocks: x += proj(Attn(RMSNorm1(x))), x += down(silu(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm2(x) (biases on);
+//           Attn: qkv → [Q|K|V] head-major, 2D vision RoPE on q and k, non-causal, block-diagonal over windows
+//           (cu_window_seqlens) or, in fullatt_block_indexes, over image frames (cu_seqlens); scale d^−½
+//   merger: RMSNorm ln_q per patch, view [N/m², m²·hidden], Lin → GELU (erf) → Lin(out_hidden)
+//   un-permute to raster order of each image's merged grid (argsort(window_index)).
+// Block outputs can be returned in raster order of the patch grid (per image frame, images concatenated).
+import type { Gpu } from '../../gpu/device.ts';
+import { Stage } from '../../gpu/stage.ts';
+import { Tensor } from '../../gpu/tensor.ts';
+import type { Qwen2_5VisionConfig } from '../../io/config.ts';
+import { type Activation, activation, activationFromConfig, gatedActivation } from '../../ops/activation.ts';
+import { add } from '../../ops/add.ts';
+import { attention } from '../../ops/attention.ts';
+import { kvWrite } from '../../ops/kvWrite.ts';
+import { matmul } from '../../ops/matmul.ts';
+import { rmsNorm } from '../../ops/norm.ts';
+import { visionRope2d } from '../../ops/rope.ts';
+import { gatherRows, sliceCols } from '../../ops/rows.ts';
+import { qwenPatchPosition } from '../processor/qwenImageProcessor.ts';
+import { type GridThw, inverseWindowIndex, windowLayout, type WindowLayout, windowRowPermutation } from '../qwen2_5_vl/windowIndex.ts';
+import type { Weights } from '../weights.ts';
+
+/** RMSNorm eps of the vision blocks and the merger (HF hard-codes 1e-6). */
+export const QWEN_VIT_EPS = 1e-6;
+
+/** Pixel-row width the patch embedding takes: in_channels · temporal_patch_size · patch_size². */
+export function qwenPatchWidth(cfg: Qwen2_5VisionConfig): number {
+  return cfg.in_channels * cfg.temporal_patch_size * cfg.patch_size * cfg.patch_size;
+}
+
+/** Checks pixel_values against image_grid_thw; returns the row count N = Σ t·h·w. */
+export function checkQwenPixels(pixels: { shape: readonly number[]; data: Float32Array }, grids: readonly GridThw[], cfg: Qwen2_5VisionConfig): number {
+  const width = qwenPatchWidth(cfg);
+  const n = grids.reduce((a, [t, h, w]) => a + t * h * w, 0);
+  if (pixels.shape.length !== 2 || pixels.shape[0] !== n || pixels.shape[1] !== width) {
+    throw new Error(`pixel_values: shape [${pixels.shape.join(', ')}], expected [${n}, ${width}] (Σ t·h·w over image_grid_thw ${JSON.stringify(grids)}; ` +
+      `in_channels·temporal_patch_size·patch_size² = ${width})`);
+  }
+  if (pixels.data.length !== n * width) throw new Error(`pixel_values: [${n}, ${width}] needs ${n * width} values, got ${pixels.data.length}`);
+  return n;
+}
+
+/** Vision rotary positions (row, col) of every pixel row in merge-block order, frames and images in order: [N, 2]. */
+export function qwenRotaryPositions(grids: readonly GridThw[], mergeSize: number): Uint32Array {
+  const n = grids.reduce((a, [t, h, w]) => a + t * h * w, 0);
+  const out = new Uint32Array(2 * n);
+  let at = 0;
+  for (const g of grids) {
+    for (let i = 0; i < g[0] * g[1] * g[2]; i++, at++) {
+      const p = qwenPatchPosition(i, g, mergeSize);
+      out[2 * at] = p.row;
+      out[2 * at + 1] = p.col;
+    }
+  }
+  return out;
+}
+
+/** For each patch in raster order (row-major per image frame, images concatenated), its merge-block row index. */
+export function rasterToMergeBlockRows(grids: readonly GridThw[], mergeSize: number): Uint32Array {
+  const n = grids.reduce((a, [t, h, w]) => a + t * h * w, 0);
+  const out = new Uint32Array(n);
+  let base = 0;
+  for (const g of grids) {
+    const [t, h, w] = g;
+    for (let i = 0; i < t * h * w; i++) {
+      const p = qwenPatchPosition(i, g, mergeSize);
+      out[base + (p.t * h + p.row) * w + p.col] = base + i;
+    }
+    base += t * h * w;
+  }
+  return out;
+}
+
+interface BlockWeights {
+  norm1: Tensor; norm2: Tensor; qkv: Tensor; qkvBias: Tensor; proj: Tensor; projBias: Tensor;
+  gate: Tensor; gateBias: Tensor; up: Tensor; upBias: Tensor; down: Tensor; downBias: Tensor;
+}
+
+export interface QwenVitResult {
+  /** Merger output [Σ t·h·w/m², out_hidden] in raster order of each image's merged grid (sequence order). */
+  features: Tensor<'f32'>;
+  /** Output of each block [N, hidden] in raster order of the patch grid (when asked for). */
+  blockOutputs: Tensor<'f32'>[];
+  layout: WindowLayout;
+}
+
+export class QwenVisionTower {
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: Qwen2_5VisionConfig,
+    private readonly conv: Tensor,
+    private readonly patchWeight: Tensor,
+    private readonly blocks: BlockWeights[],
+    private readonly merger: { lnQ: Tensor; w0: Tensor; b0: Tensor; w2: Tensor; b2: Tensor },
+    private readonly act: Activation,
+  ) {}
+
+  /** Load from `prefix` (e.g. 'model.visual.'; legacy 'visual.*' names resolve through the checkpoint). */
+  static async load(gpu: Gpu, weights: Weights, cfg: Qwen2_5VisionConfig, opts: { prefix: string }): Promise<QwenVisionTower> {
+    const p = opts.prefix, hv = cfg.hidden_size, inter = cfg.intermediate_size, unit = cfg.spatial_merge_size ** 2;
+    const held: Tensor[] = [];
+    const get = async (name: string, shape: number[]) => {
+      const t = await weights.gpu(gpu, `${p}${name}`, shape);
+      held.push(t);
+      return t;
+    };
+    try {
+      // Conv3d weight [hidden, C, T, P, P] = the same bytes as [hidden, C·T·P·P]
+      const conv = await get('patch_embed.proj.weight', [hv, cfg.in_channels, cfg.temporal_patch_size, cfg.patch_size, cfg.patch_size]);
+      const patchWeight = conv.reshape([hv, qwenPatchWidth(cfg)], `${p}patch_embed.proj.weight as [${hv}, ${qwenPatchWidth(cfg)}]`);
+      const blocks: BlockWeights[] = [];
+      for (let i = 0; i < cfg.depth; i++) {
+        const b = (name: string, shape: number[]) => get(`blocks.${i}.${name}`, shape);
+        blocks.push({
+          norm1: await b('norm1.weight', [hv]), norm2: await b('norm2.weight', [hv]),
+          qkv: await b('attn.qkv.weight', [3 * hv, hv]), qkvBias: await b('attn.qkv.bias', [3 * hv]),
+          proj: await b('attn.proj.weight', [hv, hv]), projBias: await b('attn.proj.bias', [hv]),
+          gate: await b('mlp.gate_proj.weight', [inter, hv]), gateBias: await b('mlp.gate_proj.bias', [inter]),
+          up: await b('mlp.up_proj.weight', [inter, hv]), upBias: await b('mlp.up_proj.bias', [inter]),
+          down: await b('mlp.down_proj.weight', [hv, inter]), downBias: await b('mlp.down_proj.bias', [hv]),
+        });
+      }
+      const mh = unit * hv;
+      const merger = {
+        lnQ: await get('merger.ln_q.weight', [hv]),
+        w0: await get('merger.mlp.0.weight', [mh, mh]), b0: await get('merger.mlp.0.bias', [mh]),
+        w2: await get('merger.mlp.2.weight', [cfg.out_hidden_size, mh]), b2: await get('merger.mlp.2.bias', [cfg.out_hidden_size]),
+      };
+      return new QwenVisionTower(gpu, cfg, conv, patchWeight, blocks, merger, activationFromConfig(cfg.hidden_act, 'vision_config.hidden_act'));
+    } catch (e) {
+      for (const t of held) t.dispose();
+      throw e;
+    }
+  }
+
+  /** One block over the window-ordered sequence x [N, hidden]. */
+  private async block(i: number, x: Tensor<'f32'>, rotary: Tensor<'u32'>, segments: Tensor<'u32'>): Promise<Tensor<'f32'>> {
+    const w = this.blocks[i], cfg = this.config;
+    const n = x.rows, hv = cfg.hidden_size, heads = cfg.num_heads, d = cfg.head_dim;
+    const stage = new Stage(this.gpu, `qwen vision block ${i}`);
+    const temps: Tensor[] = [];
+    const tmp = <T extends Tensor>(t: T) => (temps.push(t), t);
+    // qkv = RMSNorm1(x)·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k
+    const xn = tmp(await rmsNorm(stage, x, w.norm1, QWEN_VIT_EPS));
+    const qkv = tmp(await matmul(stage, xn, w.qkv, { bias: w.qkvBias }));
+    const q = tmp(await sliceCols(stage, qkv, 0, hv)).reshape([n, heads, d]);
+    const k = tmp(await sliceCols(stage, qkv, hv, hv)).reshape([n, heads, d]);
+    const v = tmp(await sliceCols(stage, qkv, 2 * hv, hv));
+    await visionRope2d(stage, q, rotary, { out: q });
+    await visionRope2d(stage, k, rotary, { out: k });
+    // softmax(q·kᵀ/√d)·v within each segment (window or image frame), no causal mask
+    const kh = tmp(Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.blocks.${i}.k`));
+    const vh = tmp(Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.blocks.${i}.v`));
+    await kvWrite(stage, k, kh, 0);
+    await kvWrite(stage, v, vh, 0);
+    const a = tmp(await attention(stage, q, kh, vh, { kvLength: n, causal: false, segments }));
+    const o = tmp(await matmul(stage, a, w.proj, { bias: w.projBias }));
+    const x1 = tmp(await add(stage, x, o));
+    // x1 + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x1)
+    const xn2 = tmp(await rmsNorm(stage, x1, w.norm2, QWEN_VIT_EPS));
+    const g = tmp(await matmul(stage, xn2, w.gate, { bias: w.gateBias }));
+    const u = tmp(await matmul(stage, xn2, w.up, { bias: w.upBias }));
+    const mid = tmp(await gatedActivation(stage, this.act, g, u));
+    const down = tmp(await matmul(stage, mid, w.down, { bias: w.downBias }));
+    const out = await add(stage, x1, down);
+    stage.onDone(() => temps.forEach((t) => t.dispose()));
+    await stage.submit();
+    return out;
+  }
+
+  /** pixel_values [N, C·T·P·P] (merge-block order) of the images with these grids -> merged features. */
+  async forward(pixels: { shape: readonly number[]; data: Float32Array }, grids: readonly GridThw[], opts: { blockOutputs?: boolean } = {}): Promise<QwenVitResult> {
+    const cfg = this.config, gpu = this.gpu, m = cfg.spatial_merge_size, unit = m * m;
+    if (!grids.length) throw new Error('qwen vision tower: no images (image_grid_thw is empty)');
+    const n = checkQwenPixels(pixels, grids, cfg);
+    const layout = windowLayout(grids, { patchSize: cfg.patch_size, spatialMergeSize: m, windowSize: cfg.window_size });
+    const perm = windowRowPermutation(layout, m);
+    // rotary (row, col) in the window order of the rows
+    const rot = qwenRotaryPositions(grids, m);
+    const rotWin = new Uint32Array(2 * n);
+    perm.forEach((src, i) => { rotWin[2 * i] = rot[2 * src]; rotWin[2 * i + 1] = rot[2 * src + 1]; });
+    const own: Tensor[] = [];
+    const keep = <T extends Tensor>(t: T) => (own.push(t), t);
+    const rotary = keep(Tensor.from(gpu, 'u32', [n, 2], rotWin, 'vision rotary (row, col)'));
+    const cuWindow = keep(Tensor.from(gpu, 'u32', [layout.cuWindowSeqlens.length], layout.cuWindowSeqlens, 'cu_window_seqlens'));
+    const cuFull = keep(Tensor.from(gpu, 'u32', [layout.cuSeqlens.length], layout.cuSeqlens, 'cu_seqlens'));
+    // window position of each raster-order patch: raster j → merge-block row → slot in the window order
+    const invPerm = new Uint32Array(n);
+    perm.forEach((src, i) => { invPerm[src] = i; });
+    const rasterRows = rasterToMergeBlockRows(grids, m).map((r) => invPerm[r]);
+    const toRaster = keep(Tensor.from(gpu, 'u32', [n], rasterRows, 'vision raster order'));
+    const blockOutputs: Tensor<'f32'>[] = [];
+    try {
+      // patch embedding, then rows into window order
+      const stage = new Stage(gpu, 'qwen vision patch embed');
+      const rows = Tensor.from(gpu, 'f32', [n, qwenPatchWidth(cfg)], pixels.data, 'pixel_values');
+      const permT = Tensor.from(gpu, 'u32', [n], perm, 'window row order');
+      const emb = await matmul(stage, rows, this.patchWeight);
+      let x = await gatherRows(stage, emb, permT);
+      stage.onDone(() => { rows.dispose(); permT.dispose(); emb.dispose(); });
+      await stage.submit();
+      const full = new Set(cfg.fullatt_block_indexes);
+      for (let i = 0; i < cfg.depth; i++) {
+        const out = await this.block(i, x, rotary, full.has(i) ? cuFull : cuWindow);
+        x.dispose();
+        x = out;
+        if (opts.blockOutputs) {
+          const s = new Stage(gpu, `qwen vision block ${i} raster`);
+          blockOutputs.push(await gatherRows(s, x, toRaster));
+          await s.submit();
+        }
+      }
+      // merger on window-ordered merged tokens, then back to raster order: out[j] = y[argsort(window_index)[j]]
+      const ms = new Stage(gpu, 'qwen vision merger');
+      const xn = await rmsNorm(ms, x, this.merger.lnQ, QWEN_VIT_EPS);
+      const grouped = xn.reshape([n / unit, unit * cfg.hidden_size]);
+      const h0 = await matmul(ms, grouped, this.merger.w0, { bias: this.merger.b0 });
+      const g0 = await activation(ms, 'gelu', h0);
+      const y = await matmul(ms, g0, this.merger.w2, { bias: this.merger.b2 });
+      const unperm = Tensor.from(gpu, 'u32', [layout.mergedTokens], inverseWindowIndex(layout), 'argsort(window_index)');
+      const features = await gatherRows(ms, y, unperm);
+      const last = x;
+      ms.onDone(() => { for (const t of [last, xn, h0, g0, y, unperm]) t.dispose(); });
+      await ms.submit();
+      return { features, blockOutputs, layout };
+    } catch (e) {
+      for (const t of blockOutputs) t.dispose();
+      throw e;
+    } finally {
+      for (const t of own) t.dispose();
+    }
+  }
+
+  dispose(): void {
+    const m = this.merger;
+    for (const t of [this.conv, m.lnQ, m.w0, m.b0, m.w2, m.b2, ...this.blocks.flatMap((b) => Object.values(b))]) t.dispose();
+  }
+}
