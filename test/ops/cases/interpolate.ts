@@ -1,0 +1,30 @@
+// Cases for `interpolateBilinear` (shaders/interpolate.wgsl): downscales as LLaVA-OneVision's anyres_max takes them
+// (6×8 → 5×6), upscales, identity, single rows/columns, odd channel counts, and a map larger than one workgroup row.
+import { Stage } from '../../../src/gpu/stage.ts';
+import { Tensor } from '../../../src/gpu/tensor.ts';
+import { interpolateBilinear } from '../../../src/ops/interpolate.ts';
+import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { interpolateBilinear as interpolateRef } from '../../../src/ops/ref/interpolate.ts';
+import type { OpCase } from '../opCase.ts';
+
+// [inH, inW, C, outH, outW]
+const shapes: [number, number, number, number, number][] = [
+  [6, 8, 16, 5, 6], [54, 81, 7, 47, 70], [3, 5, 3, 7, 11], [4, 4, 5, 4, 4], [1, 9, 2, 1, 4], [9, 1, 1, 3, 1], [5, 7, 33, 1, 1], [2, 3, 257, 5, 2],
+];
+
+export const cases: OpCase[] = shapes.map(([inH, inW, c, outH, outW]) => ({
+  op: 'interpolate',
+  name: `interpolate bilinear [${inH}×${inW}×${c}] -> [${outH}×${outW}]`,
+  // f32 weights and a 4-term blend: a few ulps of the inputs' scale
+  tol: { atol: 1e-6, rtol: 1e-6 },
+  async run(gpu, rng) {
+    const vals = rng.normals(inH * inW * c).map(Math.fround);
+    const x = Tensor.from(gpu, 'f32', [inH, inW, c], vals, 'map');
+    const stage = new Stage(gpu, 'test interpolate');
+    const y = await interpolateBilinear(stage, x, outH, outW);
+    await stage.submit();
+    const got = await y.read();
+    x.dispose(); y.dispose();
+    return { got, want: interpolateRef(hostTensor([inH, inW, c], vals), outH, outW).data };
+  },
+}));
