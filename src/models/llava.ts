@@ -18,7 +18,7 @@ import { Decoder } from './lm/decoder.ts';
 import { greedyDecode } from './lm/greedy.ts';
 import { imagePackings, type ImagePacking, packImageFeatures, type PackingSpec } from './llava/packing.ts';
 import { Projector } from './llava/projector.ts';
-import type { ForwardOptions, ForwardResult, ImageSpan, ModelInputs, MultimodalModel, PrefillRequest, SequenceSpans, TapName } from './model.ts';
+import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
 import { llavaPreprocess } from './processor/llavaImageProcessor.ts';
 import { type LlavaImageProcessorConfig, parsePreprocessorConfig } from './processor/preprocessorConfig.ts';
 import { llavaTokenPlaces } from './processor/tokenPixelMap.ts';
@@ -226,8 +226,8 @@ export class LlavaModel implements MultimodalModel {
     return { tokenizer: this.tokenizer, processor: this.processorConfig };
   }
 
-  /** HF processor + forward: images tiled and normalised, the chat prompt tokenised with each `<image>` expanded. */
-  async prefill(req: PrefillRequest): Promise<ForwardResult> {
+  /** HF processor: images tiled and normalised, the chat prompt tokenised with each `<image>` expanded. */
+  async prepare(req: PrefillRequest): Promise<PreparedInputs> {
     const cfg = this.config;
     const { tokenizer, processor } = await this.processorFiles();
     const multiImage = cfg.model_type === 'llava_onevision' && req.images.length > 1;
@@ -252,16 +252,16 @@ export class LlavaModel implements MultimodalModel {
       for (const p of processed) { data.set(p.pixelValues.data, at); at += p.pixelValues.data.length; }
       pixelValues = { shape: [tiles, c, s1, s2], data };
     }
-    const result = await this.forward({ inputIds: expanded, pixelValues, imageSizes: sizes }, req);
-    if (req.prefix) {
-      // the prefix lies before the first image: the ids that differ from the prompt rendered without it
-      const plain = tokenizer.encode(promptOf());
-      let a = 0;
-      while (a < plain.length && a < ids.length && plain[a] === ids[a]) a++;
-      let b = 0;
-      while (b < plain.length - a && b < ids.length - a && plain[plain.length - 1 - b] === ids[ids.length - 1 - b]) b++;
-      result.spans.prefix = [a, ids.length - b];
-    }
+    // the prefix lies before the first image, so its span in the unexpanded ids is its span in the expanded ones
+    const prefix = req.prefix ? prefixSpan(ids, tokenizer.encode(promptOf())) : null;
+    return { inputs: { inputIds: expanded, pixelValues, imageSizes: sizes }, originalSizes: sizes.map((s) => [...s] as [number, number]), prefix };
+  }
+
+  /** prepare + forward. */
+  async prefill(req: PrefillRequest): Promise<ForwardResult> {
+    const prepared = await this.prepare(req);
+    const result = await this.forward(prepared.inputs, req);
+    result.spans.prefix = prepared.prefix;
     return result;
   }
 

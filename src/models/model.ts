@@ -97,12 +97,32 @@ export interface PrefillRequest extends ForwardOptions {
   prefix?: string;
 }
 
+/** What the HF processor + tokenizer produce for a request: the forward's inputs, and where the prefix went. */
+export interface PreparedInputs {
+  inputs: ModelInputs;
+  /** (height, width) of each original image (Qwen's image_grid_thw alone does not give it). */
+  originalSizes: [number, number][];
+  /** Positions [start, end) of the text prefix in input_ids, or null. */
+  prefix: [number, number] | null;
+}
+
+/** The ids a prefix added: the span where the prompt with the prefix differs from the prompt without it. */
+export function prefixSpan(withPrefix: readonly number[], without: readonly number[]): [number, number] {
+  let a = 0;
+  while (a < without.length && a < withPrefix.length && without[a] === withPrefix[a]) a++;
+  let b = 0;
+  while (b < without.length - a && b < withPrefix.length - a && without[without.length - 1 - b] === withPrefix[withPrefix.length - 1 - b]) b++;
+  return [a, withPrefix.length - b];
+}
+
 export interface MultimodalModel {
   readonly gpu: Gpu;
   readonly config: ModelConfig;
   /** Tensor-level forward, as HF's `model(**inputs)`. */
   forward(inputs: ModelInputs, opts?: ForwardOptions): Promise<ForwardResult>;
-  /** Prompt-level: chat template + tokenizer + processor, then forward. Needs the checkpoint's tokenizer. */
+  /** Chat template + tokenizer + processor: the HF inputs for a request (what `preprocess` writes). */
+  prepare(req: PrefillRequest): Promise<PreparedInputs>;
+  /** Prompt-level: prepare, then forward. Needs the checkpoint's tokenizer. */
   prefill(req: PrefillRequest): Promise<ForwardResult>;
   /** Greedy decoding from a prefill's cache; returns the new token ids (stops at EOS or maxNewTokens). */
   generate(from: ForwardResult, maxNewTokens: number): Promise<number[]>;

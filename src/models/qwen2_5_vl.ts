@@ -12,7 +12,7 @@ import { Tokenizer } from '../io/tokenizer.ts';
 import { scatterRows } from '../ops/rows.ts';
 import { Decoder } from './lm/decoder.ts';
 import { greedyDecode } from './lm/greedy.ts';
-import type { ForwardOptions, ForwardResult, ImageSpan, ModelInputs, MultimodalModel, PrefillRequest, SequenceSpans, TapName } from './model.ts';
+import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
 import { parsePreprocessorConfig, type QwenImageProcessorConfig } from './processor/preprocessorConfig.ts';
 import { qwenPreprocess } from './processor/qwenImageProcessor.ts';
 import { qwenTokenPlaces } from './processor/tokenPixelMap.ts';
@@ -207,8 +207,8 @@ export class Qwen2_5VLModel implements MultimodalModel {
     return { tokenizer: this.tokenizer, processor: this.processorConfig };
   }
 
-  /** HF processor + forward: chat prompt, each `<|image_pad|>` expanded to the image's merged-token count. */
-  async prefill(req: PrefillRequest): Promise<ForwardResult> {
+  /** HF processor: chat prompt, each `<|image_pad|>` expanded to the image's merged-token count. */
+  async prepare(req: PrefillRequest): Promise<PreparedInputs> {
     const cfg = this.config, m = cfg.vision_config.spatial_merge_size;
     const { tokenizer, processor } = await this.processorFiles();
     const processed = req.images.map((img) => qwenPreprocess(img, processor));
@@ -233,16 +233,20 @@ export class Qwen2_5VLModel implements MultimodalModel {
       for (const p of processed) { data.set(p.pixelValues.data, at); at += p.pixelValues.data.length; }
       pixelValues = { shape: [rows, width], data };
     }
-    const result = await this.run({ inputIds: expanded, pixelValues, imageGridThw: processed.map((p) => p.gridThw) }, req, processed.map((p) => p.imageSize));
-    if (req.prefix) {
-      // the prefix lies before the first image: the ids that differ from the prompt rendered without it
-      const plain = tokenizer.encode(promptOf());
-      let a = 0;
-      while (a < plain.length && a < ids.length && plain[a] === ids[a]) a++;
-      let b = 0;
-      while (b < plain.length - a && b < ids.length - a && plain[plain.length - 1 - b] === ids[ids.length - 1 - b]) b++;
-      result.spans.prefix = [a, ids.length - b];
-    }
+    // the prefix lies before the first image, so its span in the unexpanded ids is its span in the expanded ones
+    const prefix = req.prefix ? prefixSpan(ids, tokenizer.encode(promptOf())) : null;
+    return {
+      inputs: { inputIds: expanded, pixelValues, imageGridThw: processed.map((p) => p.gridThw) },
+      originalSizes: processed.map((p) => [...p.imageSize] as [number, number]),
+      prefix,
+    };
+  }
+
+  /** prepare + forward. */
+  async prefill(req: PrefillRequest): Promise<ForwardResult> {
+    const prepared = await this.prepare(req);
+    const result = await this.run(prepared.inputs, req, prepared.originalSizes);
+    result.spans.prefix = prepared.prefix;
     return result;
   }
 
