@@ -1,8 +1,12 @@
 // The kernel self-test behind `kvscope selftest` and the demo: every op case of the test table against its
-// float64 reference on this adapter, summarised per op.
+// float64 reference on this adapter (op kernels, then the probe kernels), summarised per op.
 import type { Gpu } from '../../src/gpu/device.ts';
-import { allCases } from '../../test/ops/cases/index.ts';
+import { allCases as opCases } from '../../test/ops/cases/index.ts';
+import { probeCases } from '../../test/probe/cases/index.ts';
 import { compare, Rng } from '../../test/ops/opCase.ts';
+
+/** The op kernels and the probe kernels, one table. */
+const allCases = [...opCases, ...probeCases];
 
 export interface SelfTestSummary { passed: number; failed: number; failures: string[] }
 
