@@ -37,11 +37,22 @@ export interface FeatureMap {
   dispose(): void;
 }
 
+/**
+ * The token kind that lies on a grid: 'base' for the base grid; for the main grid 'grid', except an image without
+ * crop-grid tokens (a OneVision multi-image tile), whose main grid is its one tile's p×p grid of 'base' tokens.
+ */
+export function gridTokenKind(span: ImageSpan, grid: GridChoice): 'base' | 'grid' {
+  if (grid === 'base') return 'base';
+  return span.tokens.some((t) => t.kind === 'grid') ? 'grid' : 'base';
+}
+
 /** Sequence positions (or ordinals within the image tokens) of each grid cell, and the cell rectangles. */
 export function gridCells(span: ImageSpan, grid: GridChoice): { rows: number; cols: number; tokenIndex: Int32Array; rects: Float32Array } {
+  // an image whose only grid is its base tile (OneVision's multi-image mode: one tile each): 'main' is that tile
+  if (grid === 'main' && span.baseGrid && !span.tokens.some((t) => t.kind === 'grid')) grid = 'base';
   const g = grid === 'base' ? span.baseGrid : span.grid;
   if (!g) throw new Error(`image ${span.image} has no ${grid} grid (the base grid exists only for LLaVA models)`);
-  const kind = grid === 'base' ? 'base' : 'grid';
+  const kind = gridTokenKind(span, grid);
   const tokenIndex = new Int32Array(g.rows * g.cols).fill(-1);
   const rects = new Float32Array(g.rows * g.cols * 4).fill(NaN);
   span.tokens.forEach((t, i) => {
@@ -53,6 +64,7 @@ export function gridCells(span: ImageSpan, grid: GridChoice): { rows: number; co
     tokenIndex[c] = i;
     rects.set(t.rect, c * 4);
   });
+  if (!tokenIndex.some((t) => t >= 0)) throw new Error(`image ${span.image}: no token lies on its ${grid} grid`);
   return { rows: g.rows, cols: g.cols, tokenIndex, rects };
 }
 

@@ -265,6 +265,11 @@ export class LlavaModel implements MultimodalModel {
     return result;
   }
 
+  async decode(ids: readonly number[]): Promise<string> {
+    const { tokenizer } = await this.processorFiles();
+    return tokenizer.decode([...ids], { skipSpecialTokens: true });
+  }
+
   async generate(from: ForwardResult, maxNewTokens: number): Promise<number[]> {
     const eos = this.config.text_config.eos_token_id;
     const stop = eos === null ? [DEFAULT_STOP[this.config.model_type]] : [eos].flat();

@@ -126,5 +126,7 @@ export interface MultimodalModel {
   prefill(req: PrefillRequest): Promise<ForwardResult>;
   /** Greedy decoding from a prefill's cache; returns the new token ids (stops at EOS or maxNewTokens). */
   generate(from: ForwardResult, maxNewTokens: number): Promise<number[]>;
+  /** Token ids to text with the checkpoint's tokenizer (special tokens skipped). */
+  decode(ids: readonly number[]): Promise<string>;
   dispose(): void;
 }

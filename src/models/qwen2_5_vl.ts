@@ -251,6 +251,11 @@ export class Qwen2_5VLModel implements MultimodalModel {
   }
 
   /** Greedy decoding; the token at cache index c gets M-RoPE position c + rope_delta on all three axes. */
+  async decode(ids: readonly number[]): Promise<string> {
+    const { tokenizer } = await this.processorFiles();
+    return tokenizer.decode([...ids], { skipSpecialTokens: true });
+  }
+
   async generate(from: ForwardResult, maxNewTokens: number): Promise<number[]> {
     const eos = this.config.text_config.eos_token_id;
     const stop = eos === null ? [DEFAULT_STOP] : [eos].flat();

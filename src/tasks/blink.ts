@@ -12,8 +12,6 @@ import { canonicalTap } from '../capture/taps.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import type { CheckpointLocation } from '../io/safetensors.ts';
-import { Tokenizer } from '../io/tokenizer.ts';
 import type { AttentionBlockSpec, ForwardResult, MultimodalModel, PrefillRequest } from '../models/model.ts';
 import { matmul } from '../ops/matmul.ts';
 import { gatherRows } from '../ops/rows.ts';
@@ -228,14 +226,12 @@ export function aggregateBlink(task: string, summed: SampleStats, subtasks: read
 // The task
 
 /** Turns generated ids into text. */
-export type TokenDecoder = (ids: readonly number[]) => string;
+export type TokenDecoder = (ids: readonly number[]) => string | Promise<string>;
 
-/** A decoder from the model's own checkpoint tokenizer (models that keep their CheckpointLocation, e.g. LlavaModel). */
+/** A decoder from the model's own checkpoint tokenizer (special tokens skipped). */
 async function modelDecoder(model: MultimodalModel): Promise<TokenDecoder> {
-  const location = (model as unknown as { location?: CheckpointLocation }).location;
-  if (!location) throw new Error('blink: the model does not expose its checkpoint location; pass `decode` to blinkTask to turn generated ids into text');
-  const tok = await Tokenizer.load(location);
-  return (ids) => tok.decode(ids, { skipSpecialTokens: true });
+  await model.decode([]); // a checkpoint without a tokenizer fails here, before any generation
+  return (ids) => model.decode(ids);
 }
 
 /** One prefill with every image of the question (blocking the agnostic keys of each image when asked). */
@@ -350,7 +346,7 @@ export function blinkTask(root: string, opts: BlinkTaskOptions): ProbeTask<Blink
         }
         const ids = await ctx.model.generate(forward, maxNew);
         decoder ??= opts.decode ? Promise.resolve(opts.decode) : modelDecoder(ctx.model);
-        reply = (await decoder)(ids).trim();
+        reply = (await (await decoder)(ids)).trim();
       } finally {
         disposeResult(forward);
       }
