@@ -1,0 +1,135 @@
+// `kvscope probe`: one task, one model, every (tap, layer) asked for, written incrementally (resumable) with a
+// Markdown table, SVG plots and a few PNG overlays at the end. Also the default demo, which runs two tasks on
+// synthetic data with a tiny random checkpoint.
+import type { GridChoice } from '../../src/capture/features.ts';
+import { SHORT_TAPS, type ShortTap } from '../../src/capture/taps.ts';
+import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
+import { readImage } from '../../src/io/image.ts';
+import type { RgbImage } from '../../src/io/rgbImage.ts';
+import type { MultimodalModel } from '../../src/models/model.ts';
+import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
+import { type AgnosticKeys, findAgnosticKeys } from '../../src/probe/agnosticKeys.ts';
+import { buildTask, type TaskOptions } from '../../src/tasks/registry.ts';
+import { runProbe, type ProbeRunResult } from '../../src/tasks/runProbe.ts';
+import { syntheticSegmentationSet } from '../../src/tasks/synthetic.ts';
+import { loadWithProgress, makeTiny } from './modelCommands.ts';
+
+export interface ProbeOptions extends Omit<TaskOptions, 'subtasks'> {
+  task: string;
+  model?: string;
+  layers?: string;
+  taps?: string;
+  prefix?: string;
+  blockAgnosticKeys?: boolean;
+  agnosticImages?: string;
+  agnosticThreshold?: number;
+  siglip?: string;
+  grid?: GridChoice;
+  overlays?: number;
+  subtasks?: string;
+  out: string;
+}
+
+/** "all", "3", "0,4,8", "2-5", "0-27:4" (every 4th) → layer indices below `count`. */
+export function parseLayers(spec: string, count: number): number[] {
+  if (spec === 'all') return Array.from({ length: count }, (_, i) => i);
+  const out = new Set<number>();
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim());
+    if (!m) throw new Error(`--layers: cannot read ${JSON.stringify(part)} (use all, 3, 0,4,8, 2-5 or 0-27:4)`);
+    const a = Number(m[1]), b = m[2] !== undefined ? Number(m[2]) : a, step = m[3] !== undefined ? Number(m[3]) : 1;
+    if (b < a || step < 1) throw new Error(`--layers: bad range ${part}`);
+    for (let l = a; l <= b; l += step) {
+      if (l >= count) throw new Error(`--layers: layer ${l} does not exist (the LM has ${count} layers, 0..${count - 1})`);
+      out.add(l);
+    }
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+export function parseTaps(spec: string): ShortTap[] {
+  const taps = spec.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of taps) if (!(SHORT_TAPS as readonly string[]).includes(t)) throw new Error(`--taps: unknown tap ${t} (known: ${SHORT_TAPS.join(', ')})`);
+  if (!taps.length) throw new Error('--taps: no taps given');
+  return taps as ShortTap[];
+}
+
+/** A tiny OneVision checkpoint under out/, made once. */
+export async function defaultTinyModel(dir = 'out/tiny-llava-onevision'): Promise<string> {
+  const exists = await Deno.stat(`${dir}/config.json`).then(() => true, () => false);
+  if (!exists) {
+    console.log(`no --model given: writing a tiny random LLaVA-OneVision checkpoint to ${dir}`);
+    await makeTiny('llava_onevision', dir, { seed: 0, shards: 1 });
+  }
+  return dir;
+}
+
+/** Images for input-agnostic key detection: every PNG/JPEG in a folder, or synthetic images of one size. */
+async function agnosticImages(dir: string | undefined, size: number): Promise<RgbImage[]> {
+  if (!dir) return syntheticSegmentationSet({ n: 8, size, classes: 4, seed: 99 }).images;
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && /\.(png|jpe?g)$/i.test(e.name)) files.push(`${dir}/${e.name}`);
+  if (files.length < 2) throw new Error(`--agnostic-images ${dir}: needs at least 2 PNG/JPEG images, found ${files.length}`);
+  return await Promise.all(files.sort().slice(0, 32).map((f) => readImage(f)));
+}
+
+function layerCount(model: MultimodalModel): number {
+  return model.config.text_config.num_hidden_layers;
+}
+
+export async function probeCommand(o: ProbeOptions, given?: { gpu: Gpu; model: MultimodalModel }): Promise<ProbeRunResult> {
+  const gpu = given?.gpu ?? await acquireGpu();
+  const modelDir = o.model ?? await defaultTinyModel();
+  const model = given?.model ?? await loadWithProgress(gpu, modelDir);
+  const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
+  const taps = parseTaps(o.taps ?? 'lm.value,lm.key,projector');
+  if (taps.includes('siglip') && !siglip) throw new Error('--taps siglip needs --siglip DIR (a SigLIP checkpoint: the baseline without MLM fine-tuning)');
+  const layers = parseLayers(o.layers ?? 'all', layerCount(model));
+  const task = buildTask(o.task, { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) });
+  let agnostic: AgnosticKeys | null = null;
+  if (o.blockAgnosticKeys) {
+    const images = await agnosticImages(o.agnosticImages, o.size ?? 64);
+    console.log(`finding input-agnostic image keys over ${images.length} images (threshold ${o.agnosticThreshold ?? 0.9})`);
+    const grid = model.config.model_type === 'qwen2_5_vl' ? 'main' : 'base';
+    agnostic = await findAgnosticKeys(model, images, { layers, threshold: o.agnosticThreshold, grid });
+    const flagged = [...agnostic.cells].filter(([, c]) => c.length).map(([l, c]) => `layer ${l}: ${c.length}`);
+    console.log(`input-agnostic keys: ${flagged.length ? flagged.join(', ') : 'none above the threshold'} (of ${agnostic.grid.rows * agnostic.grid.cols} cells on the ${grid} grid)`);
+  }
+  await Deno.mkdir(o.out, { recursive: true });
+  const settings = {
+    model: modelDir, model_type: model.config.model_type, data: o.data, taps, layers, prefix: o.prefix ?? null,
+    blockAgnosticKeys: !!o.blockAgnosticKeys, grid: o.grid ?? 'main', limit: o.limit ?? null, split: o.split ?? null, fold: o.fold ?? null,
+    seed: o.seed ?? 0, siglip: o.siglip ?? null,
+  };
+  const result = await runProbe(task, {
+    model, siglip, taps, layers, prefix: o.prefix, agnostic, grid: o.grid ?? 'main',
+    overlayDir: (o.overlays ?? 4) > 0 ? o.out : null, overlaysLeft: o.overlays ?? 4,
+  }, o.out, settings);
+  if (!given) model.dispose();
+  siglip?.dispose();
+  return result;
+}
+
+/** The default demo: tiny random checkpoint, two tasks on synthetic data, tables and plots. */
+export async function demoProbes(gpu: Gpu, modelDir?: string, outDir = 'out/demo'): Promise<void> {
+  const dir = modelDir ?? await defaultTinyModel();
+  const model = await loadWithProgress(gpu, dir);
+  for (const task of ['spair', 'davis'] as const) {
+    const out = `${outDir}/${task}-synthetic`;
+    console.log(`\n== probe: ${task} on synthetic data, ${dir} → ${out} ==`);
+    const r = await probeCommand({ task, data: 'synthetic', model: dir, out, taps: 'lm.value,lm.key,projector', layers: 'all', limit: task === 'spair' ? 4 : 2, size: 64 }, { gpu, model });
+    console.log(r.markdown);
+    console.log(`written: ${r.files.join(', ')}`);
+  }
+  model.dispose();
+  if (!modelDir) {
+    console.log(`
+These numbers come from a RANDOMLY INITIALISED tiny checkpoint: they are chance-level and say nothing about any
+real model. They show the pipeline end to end: processor → vision tower → projector → LM prefill → KV cache →
+image value/key tokens on the patch grid → GPU probe → metric → table and plot.
+For the study's numbers, point kvscope at a real checkpoint and a real dataset, e.g.
+  npx kvscope probe --task spair --model /path/to/llava-onevision-qwen2-0.5b-ov-hf --data /path/to/SPair-71k --out out/spair
+  npx kvscope probe --task davis --model /path/to/Qwen2.5-VL-3B-Instruct --data /path/to/DAVIS --split val --out out/davis
+(HF checkpoint folders as downloaded from the hub: config.json, *.safetensors, tokenizer.json, preprocessor_config.json.)`);
+  }
+}
