@@ -6,6 +6,9 @@ import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchMode
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { forwardCommand, makeTiny, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
+import { demoProbes, probeCommand } from './probeCommand.ts';
+import { TASK_NAMES } from '../../src/tasks/registry.ts';
+import { SHORT_TAPS } from '../../src/capture/taps.ts';
 
 const program = new Command('kvscope')
   .description('WebGPU engine for multimodal LMs: KV-cache capture and on-GPU probes')
@@ -63,6 +66,43 @@ program.command('forward')
     await forwardCommand(o);
   });
 
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${v}`);
+  return n;
+};
+
+program.command('probe')
+  .description('probe the image keys/values of the KV cache (and baselines) on one task, layer by layer; resumable')
+  .requiredOption('--task <task>', TASK_NAMES.join(' | '))
+  .option('--model <dir>', 'HF checkpoint directory (default: a tiny random LLaVA-OneVision under out/)')
+  .option('--data <dir>', "dataset root in the official layout, or 'synthetic'", 'synthetic')
+  .option('--layers <spec>', 'LM layers: all, 3, 0,4,8, 2-5, 0-27:4', 'all')
+  .option('--taps <list>', `comma-separated: ${SHORT_TAPS.join(', ')}`, 'lm.value,lm.key,projector')
+  .option('--prefix <text>', 'text placed before the image (the prefix study)')
+  .option('--block-agnostic-keys', 'find input-agnostic image keys first, then block attention to them in every forward')
+  .option('--agnostic-images <dir>', 'images for finding the input-agnostic keys (default: 8 synthetic images)')
+  .option('--agnostic-threshold <x>', 'mean cross-image cosine above which a key position is input-agnostic', parseFloat, 0.9)
+  .option('--siglip <dir>', 'a SigLIP checkpoint for the siglip baseline tap')
+  .option('--grid <grid>', "LLaVA: 'main' (anyres crop grid) or 'base' (base tile)", 'main')
+  .option('--limit <n>', 'samples at most', int)
+  .option('--split <name>', 'dataset split (SPair: test; DAVIS: val; RefCOCO: val)')
+  .option('--fold <n>', 'Pascal-5i fold', int)
+  .option('--davis-format <f>', "DAVIS '2017' (palette ids) or '2016' (binary masks)")
+  .option('--max-frames <n>', 'DAVIS: frames per sequence at most', int)
+  .option('--subtasks <list>', 'BLINK subtasks (comma-separated)')
+  .option('--points-file <file>', 'BLINK: JSON with the marked points of the correspondence questions')
+  .option('--classes <n>', 'ImageNet-S classes: 50, 300, 919', int)
+  .option('--seed <n>', 'seed (episodes, synthetic data)', int)
+  .option('--size <px>', 'side of synthetic images', int)
+  .option('--overlays <n>', 'PNG overlays to write', int, 4)
+  .requiredOption('--out <dir>', 'output directory (results.jsonl, results.md, plots); an existing run there resumes')
+  .action(async (o: Parameters<typeof probeCommand>[0]) => {
+    const r = await probeCommand(o);
+    console.log(r.markdown);
+    console.log(`\n${r.computed} sample(s) computed, ${r.resumed} resumed; written: ${r.files.join(', ')}`);
+  });
+
 const bench = program.command('bench').description('benchmarks');
 bench.command('kernels')
   .description('GFLOP/s and GB/s per kernel at the real models\' shapes, with tfjs-webgpu as the peer')
@@ -85,23 +125,26 @@ bench.command('models')
   .option('--decode <n>', 'new tokens to generate (default 16 tiny, 4 real-0.5b)', (v) => parseInt(v, 10))
   .option('--image <HxW>', 'test picture size (default 84x112 tiny, 384x384 real-0.5b)', (v) => v.split('x').map(Number) as [number, number])
   .option('--text-tokens <n>', 'text tokens around the image (default 16 tiny, 8 real-0.5b)', (v) => parseInt(v, 10))
-  .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number }) => {
+  .option('--warmup <n>', 'untimed forward pairs first (default 1)', (v) => parseInt(v, 10))
+  .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
+  .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number }) => {
     const gpu = await acquireGpu();
     await benchModels(gpu, o);
   });
 
 program.command('demo', { isDefault: true })
-  .description('the built-in default: adapter report, kernel self-test and a short benchmark table')
-  .action(async () => {
+  .description('the built-in default: adapter report, kernel self-test, then two probe tasks on synthetic data with a tiny random checkpoint')
+  .option('--model <dir>', 'an HF checkpoint to use instead of the tiny random one')
+  .action(async (o: { model?: string }) => {
     const gpu = await acquireGpu();
     console.log('== adapter ==');
     console.log(doctorReport(gpu));
     console.log('\n== kernel self-test (every kernel vs its float64 reference) ==');
     const r = await kernelSelfTest(gpu);
     console.log(`kernel self-test: ${r.passed} passed, ${r.failed} failed`);
-    console.log('\n== kernel benchmark (quick subset; `npx kvscope bench kernels` for all shapes) ==');
-    await benchKernels(gpu, { quick: true, reps: 3 });
     if (r.failed) Deno.exit(1);
+    await demoProbes(gpu, o.model);
+    console.log('\nkernel benchmarks: npx kvscope bench kernels --quick; model benchmarks: npx kvscope bench models');
   });
 
 await program.parseAsync(['node', 'kvscope', ...Deno.args]);
