@@ -75,7 +75,8 @@ export async function features(result: ForwardResult, req: FeatureRequest): Prom
   if (!span) throw new Error(`features: the forward holds ${result.spans.images.length} image(s), no image ${image}`);
   const grid = req.grid ?? 'main';
   const tap = parseTap(req.tap);
-  let cells = gridCells(span, grid);
+  if (req.heads && tap.kind !== 'cache') throw new Error(`features: head selection applies to cache taps (lm.layers.{i}.attn.k|v), not ${req.tap}`);
+  const cells = gridCells(span, grid);
   let src: Tensor<'f32'>;
   let rowOf: (tokenIndex: number) => number;
   const gpu = result.cache.keys[0]?.gpu ?? result.logits.gpu;
@@ -97,7 +98,6 @@ export async function features(result: ForwardResult, req: FeatureRequest): Prom
       return await visionFeatures(result, span, image, grid, src, req.tap);
     }
   }
-  if (req.heads && tap.kind !== 'cache') throw new Error(`features: head selection applies to cache taps (lm.layers.{i}.attn.k|v), not ${req.tap}`);
   const positions = Array.from(cells.tokenIndex, (t) => (t < 0 ? NO_TOKEN : rowOf(t)));
   return await gather(gpu, src, positions, req.heads, { tap: req.tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
 }

@@ -4,7 +4,7 @@
 // `threshold` are input-agnostic. kvscope's documented choice where the paper is silent: threshold 0.9 on that
 // similarity, layers = all (the report shows where they appear; the paper finds them in later layers), images of
 // one size so every image's grid has the same cells. Blocking turns them into an attention-mask intervention.
-import { features, type GridChoice } from '../capture/features.ts';
+import { features, type GridChoice, gridTokenKind } from '../capture/features.ts';
 import { canonicalTap } from '../capture/taps.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
@@ -94,7 +94,7 @@ export function blockAgnosticKeys(agnostic: AgnosticKeys, span: ImageSpan, seque
   const choice = agnostic.grid.choice;
   const g = choice === 'base' ? span.baseGrid : span.grid;
   if (!g) return null;
-  const kind = choice === 'base' ? 'base' : 'grid';
+  const kind = gridTokenKind(span, choice);
   const { rows: R, cols: C } = agnostic.grid;
   const flagged = new Set([...agnostic.cells.values()].flat());
   // an image whose grid differs from the one the keys were found on: cells map proportionally
