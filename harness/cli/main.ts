@@ -6,7 +6,7 @@ import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchMode
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { forwardCommand, makeTiny, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
-import { demoProbes, probeCommand } from './probeCommand.ts';
+import { demoProbes, probeCommand, studyCommand } from './probeCommand.ts';
 import { TASK_NAMES } from '../../src/tasks/registry.ts';
 import { SHORT_TAPS } from '../../src/capture/taps.ts';
 
@@ -72,8 +72,9 @@ const int = (v: string) => {
   return n;
 };
 
-program.command('probe')
-  .description('probe the image keys/values of the KV cache (and baselines) on one task, layer by layer; resumable')
+/** The options the probe and study commands share. */
+function probeOptions(c: Command): Command {
+  return c
   .requiredOption('--task <task>', TASK_NAMES.join(' | '))
   .option('--model <dir>', 'HF checkpoint directory (default: a tiny random LLaVA-OneVision under out/)')
   .option('--data <dir>', "dataset root in the official layout, or 'synthetic'", 'synthetic')
@@ -96,11 +97,25 @@ program.command('probe')
   .option('--seed <n>', 'seed (episodes, synthetic data)', int)
   .option('--size <px>', 'side of synthetic images', int)
   .option('--overlays <n>', 'PNG overlays to write', int, 4)
-  .requiredOption('--out <dir>', 'output directory (results.jsonl, results.md, plots); an existing run there resumes')
+  .requiredOption('--out <dir>', 'output directory (results.jsonl, results.md, plots); an existing run there resumes');
+}
+
+probeOptions(program.command('probe')
+  .description('probe the image keys/values of the KV cache (and baselines) on one task, layer by layer; resumable'))
   .action(async (o: Parameters<typeof probeCommand>[0]) => {
     const r = await probeCommand(o);
     console.log(r.markdown);
     console.log(`\n${r.computed} sample(s) computed, ${r.resumed} resumed; written: ${r.files.join(', ')}`);
+  });
+
+probeOptions(program.command('study')
+  .description('run one task twice and compare: "prefix" (without / with --prefix before the image) or "blocking" (without / with the input-agnostic keys blocked)')
+  .argument('<kind>', 'prefix | blocking'))
+  .action(async (kind: string, o: Parameters<typeof probeCommand>[0]) => {
+    if (kind !== 'prefix' && kind !== 'blocking') throw new Error(`study: kind must be prefix or blocking, got ${kind}`);
+    const r = await studyCommand(kind, o);
+    console.log(r.markdown);
+    console.log(`written: ${r.files.join(', ')}`);
   });
 
 const bench = program.command('bench').description('benchmarks');

@@ -8,6 +8,7 @@ import { readImage } from '../../src/io/image.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
 import type { MultimodalModel } from '../../src/models/model.ts';
 import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
+import { compareRows, comparisonPlotSvg, comparisonTable } from '../../src/analysis/comparison.ts';
 import { type AgnosticKeys, findAgnosticKeys } from '../../src/probe/agnosticKeys.ts';
 import { buildTask, type TaskOptions } from '../../src/tasks/registry.ts';
 import { runProbe, type ProbeRunResult } from '../../src/tasks/runProbe.ts';
@@ -132,4 +133,32 @@ For the study's numbers, point kvscope at a real checkpoint and a real dataset, 
   npx kvscope probe --task davis --model /path/to/Qwen2.5-VL-3B-Instruct --data /path/to/DAVIS --split val --out out/davis
 (HF checkpoint folders as downloaded from the hub: config.json, *.safetensors, tokenizer.json, preprocessor_config.json.)`);
   }
+}
+
+/**
+ * The prefix and blocking studies: the same task run twice — without and with a text prefix before the image, or
+ * without and with the input-agnostic keys blocked — each run resumable in its own folder, then a comparison
+ * (both values and Δ per tap and layer, best layers, one plot per metric with both curves).
+ */
+export async function studyCommand(kind: 'prefix' | 'blocking', o: ProbeOptions): Promise<{ markdown: string; files: string[] }> {
+  if (kind === 'prefix' && !o.prefix) throw new Error('study prefix: give the prefix text with --prefix');
+  const gpu = await acquireGpu();
+  const modelDir = o.model ?? await defaultTinyModel();
+  const model = await loadWithProgress(gpu, modelDir);
+  const labels: [string, string] = kind === 'prefix' ? ['no prefix', 'prefix'] : ['plain', 'agnostic keys blocked'];
+  const base = await probeCommand({ ...o, model: modelDir, prefix: kind === 'prefix' ? undefined : o.prefix, blockAgnosticKeys: kind === 'blocking' ? false : o.blockAgnosticKeys, out: `${o.out}/${kind === 'prefix' ? 'no-prefix' : 'plain'}` }, { gpu, model });
+  const treated = await probeCommand({ ...o, model: modelDir, blockAgnosticKeys: kind === 'blocking' ? true : o.blockAgnosticKeys, out: `${o.out}/${kind === 'prefix' ? 'prefix' : 'blocked'}` }, { gpu, model });
+  model.dispose();
+  const rows = compareRows(base.rows, treated.rows);
+  const task = base.rows[0]?.task ?? o.task;
+  const parts = [`# ${task}: ${labels[0]} vs ${labels[1]}`, '', kind === 'prefix' ? `Prefix: ${JSON.stringify(o.prefix)}` : `Input-agnostic keys blocked (threshold ${o.agnosticThreshold ?? 0.9}).`, '', comparisonTable(rows, labels)];
+  const files: string[] = [];
+  for (const metric of [...new Set(rows.map((r) => r.metric))]) {
+    const f = `${o.out}/comparison_${metric.replace(/[^A-Za-z0-9]+/g, '_')}.svg`;
+    await Deno.writeTextFile(f, comparisonPlotSvg(base.rows, treated.rows, labels, metric, `${task}: ${metric}, ${labels[0]} vs ${labels[1]}`));
+    files.push(f);
+  }
+  const markdown = parts.join('\n');
+  await Deno.writeTextFile(`${o.out}/comparison.md`, markdown);
+  return { markdown, files: [`${o.out}/comparison.md`, ...files] };
 }
