@@ -8,12 +8,13 @@ import { type TensorToWrite, writeSafetensors } from '../../src/io/safetensors.t
 import { loadModel } from '../../src/models/registry.ts';
 import { writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
+import { writeTinySiglip } from '../../src/models/tiny/tinySiglip.ts';
 import { reshardCheckpoint } from '../../src/models/tiny/writeCheckpoint.ts';
 import { type Progress, progressBar } from '../../src/tasks/progress.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { MultimodalModel } from '../../src/models/model.ts';
 
-export const TINY_ARCHS = ['llava_onevision', 'llava_next', 'qwen2_5_vl'] as const;
+export const TINY_ARCHS = ['llava_onevision', 'llava_next', 'qwen2_5_vl', 'siglip'] as const;
 export type TinyArch = (typeof TINY_ARCHS)[number];
 
 export interface MakeTinyOptions {
@@ -36,6 +37,9 @@ export async function makeTiny(arch: string, dir: string, o: MakeTinyOptions = {
       break;
     case 'qwen2_5_vl':
       await writeTinyQwen2_5_vl(dir, { seed, dtype: o.dtype });
+      break;
+    case 'siglip':
+      await writeTinySiglip(dir, { seed, withTextTower: true, dtype: o.dtype });
       break;
     default:
       throw new Error(`make-tiny: unknown architecture ${JSON.stringify(arch)} (known: ${TINY_ARCHS.join(', ')})`);

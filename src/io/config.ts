@@ -512,6 +512,11 @@ export function parseSiglipEncoderConfig(json: unknown, file = 'config.json'): S
   const top = new Fields(file, '', json as Json);
   const type = top.obj.model_type;
   if (type === 'siglip_vision_model') return llavaVisionConfig(top, 'siglip_vision_model') as SiglipVisionConfig;
-  if (type === 'siglip') return llavaVisionConfig(subConfig(top, 'vision_config', {}), 'siglip_vision_model') as SiglipVisionConfig;
+  if (type === 'siglip') {
+    // SiglipConfig: a missing vision_config is SiglipVisionConfig's defaults; a present one must be SigLIP's
+    const vision = subConfig(top, 'vision_config', {});
+    vision.oneOf('model_type', ['siglip_vision_model'], 'siglip_vision_model');
+    return llavaVisionConfig(vision, 'siglip_vision_model') as SiglipVisionConfig;
+  }
   return top.fail('model_type', `expected a SigLIP encoder (siglip or siglip_vision_model), found ${JSON.stringify(type)}`);
 }

@@ -19,6 +19,8 @@ import { greedyDecode } from './lm/greedy.ts';
 import { imagePackings, type ImagePacking, packImageFeatures, type PackingSpec } from './llava/packing.ts';
 import { Projector } from './llava/projector.ts';
 import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
+import { planTaps } from './tapPlan.ts';
+import { concatPixelValues } from './processor/pixelValues.ts';
 import { llavaPreprocess } from './processor/llavaImageProcessor.ts';
 import { type LlavaImageProcessorConfig, parsePreprocessorConfig } from './processor/preprocessorConfig.ts';
 import { llavaTokenPlaces } from './processor/tokenPixelMap.ts';
@@ -44,37 +46,6 @@ export function llavaPackingSpec(cfg: LlavaConfig, images: number): PackingSpec 
 }
 
 /** Which canonical taps a forward was asked for. */
-interface TapPlan {
-  vision: boolean;
-  visionLayers: Set<number>;
-  projector: boolean;
-  cache: TapName[];
-  preRope: Set<number>;
-  hidden: Set<number>;
-}
-
-function planTaps(names: readonly TapName[], visionLayers: number, lmLayers: number): TapPlan {
-  const plan: TapPlan = { vision: false, visionLayers: new Set(), projector: false, cache: [], preRope: new Set(), hidden: new Set() };
-  const layer = (s: string, n: number, name: string) => {
-    const i = Number(s);
-    if (i >= n) throw new Error(`tap ${name}: layer ${i} does not exist (${n} layers run)`);
-    return i;
-  };
-  for (const name of names) {
-    let m: RegExpExecArray | null;
-    if (name === 'vision.out') plan.vision = true;
-    else if (name === 'projector.out') plan.projector = true;
-    else if ((m = /^vision\.layers\.(\d+)\.out$/.exec(name))) plan.visionLayers.add(layer(m[1], visionLayers, name));
-    else if ((m = /^lm\.layers\.(\d+)\.attn\.(k|v)$/.exec(name))) { layer(m[1], lmLayers, name); plan.cache.push(name); }
-    else if ((m = /^lm\.layers\.(\d+)\.attn\.k_pre_rope$/.exec(name))) plan.preRope.add(layer(m[1], lmLayers, name));
-    else if ((m = /^lm\.layers\.(\d+)\.out$/.exec(name))) plan.hidden.add(layer(m[1], lmLayers, name));
-    else {
-      throw new Error(`unknown tap ${JSON.stringify(name)}: LLaVA taps are vision.out, vision.layers.{i}.out, projector.out, ` +
-        'lm.layers.{i}.attn.k, lm.layers.{i}.attn.v, lm.layers.{i}.attn.k_pre_rope, lm.layers.{i}.out');
-    }
-  }
-  return plan;
-}
 
 export class LlavaModel implements MultimodalModel {
   private tokenizer: Tokenizer | null = null;
@@ -168,7 +139,7 @@ export class LlavaModel implements MultimodalModel {
     const cfg = this.config, gpu = this.gpu;
     const ids = [...inputs.inputIds];
     if (!ids.length) throw new Error('forward: input_ids is empty');
-    const taps = planTaps(opts.taps ?? [], this.tower.layerCount, cfg.text_config.num_hidden_layers);
+    const taps = planTaps(opts.taps ?? [], this.tower.layerCount, cfg.text_config.num_hidden_layers, 'LLaVA');
     const { packings, imagePositions } = this.plan(inputs);
     const spans = this.spans(ids.length, packings, imagePositions);
     const out = new Map<TapName, Tensor<'f32'>>();
@@ -243,15 +214,7 @@ export class LlavaModel implements MultimodalModel {
     // the processor expands each <image> into its token count
     let k = 0;
     const expanded = ids.flatMap((id) => (id === cfg.image_token_index ? Array<number>(packings[k++].tokens).fill(id) : [id]));
-    let pixelValues: ModelInputs['pixelValues'];
-    if (processed.length) {
-      const [, c, s1, s2] = processed[0].pixelValues.shape;
-      const tiles = processed.reduce((a, p) => a + p.pixelValues.shape[0], 0);
-      const data = new Float32Array(tiles * c * s1 * s2);
-      let at = 0;
-      for (const p of processed) { data.set(p.pixelValues.data, at); at += p.pixelValues.data.length; }
-      pixelValues = { shape: [tiles, c, s1, s2], data };
-    }
+    const pixelValues = concatPixelValues(processed.map((p) => p.pixelValues));
     // the prefix lies before the first image, so its span in the unexpanded ids is its span in the expanded ones
     const prefix = req.prefix ? prefixSpan(ids, tokenizer.encode(promptOf())) : null;
     return { inputs: { inputIds: expanded, pixelValues, imageSizes: sizes }, originalSizes: sizes.map((s) => [...s] as [number, number]), prefix };

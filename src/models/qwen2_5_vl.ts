@@ -13,6 +13,8 @@ import { scatterRows } from '../ops/rows.ts';
 import { Decoder } from './lm/decoder.ts';
 import { greedyDecode } from './lm/greedy.ts';
 import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
+import { planTaps } from './tapPlan.ts';
+import { concatPixelValues } from './processor/pixelValues.ts';
 import { parsePreprocessorConfig, type QwenImageProcessorConfig } from './processor/preprocessorConfig.ts';
 import { qwenPreprocess } from './processor/qwenImageProcessor.ts';
 import { qwenTokenPlaces } from './processor/tokenPixelMap.ts';
@@ -23,43 +25,10 @@ import { type LoadProgress, Weights } from './weights.ts';
 /** `<|im_end|>`: the stop token when the config names none. */
 const DEFAULT_STOP = 151645;
 
-interface TapPlan {
-  vision: boolean;
-  visionBlocks: Set<number>;
-  projector: boolean;
-  cache: TapName[];
-  preRope: Set<number>;
-  hidden: Set<number>;
-}
-
-/**
- * Taps: `vision.out` = the last vision block's output before the merger, [N patches, hidden] in raster order of
- * each image's patch grid (not HF's window order nor the processor's merge-block order), images concatenated;
- * `vision.layers.{i}.out` the same for block i; `projector.out` = merger output in sequence order [tokens, H];
- * `lm.layers.{i}.attn.k|v` views of the cache; `lm.layers.{i}.attn.k_pre_rope` and `lm.layers.{i}.out` [S, ·].
- */
-function planTaps(names: readonly TapName[], depth: number, lmLayers: number): TapPlan {
-  const plan: TapPlan = { vision: false, visionBlocks: new Set(), projector: false, cache: [], preRope: new Set(), hidden: new Set() };
-  const layer = (s: string, n: number, name: string) => {
-    const i = Number(s);
-    if (i >= n) throw new Error(`tap ${name}: layer ${i} does not exist (${n} layers)`);
-    return i;
-  };
-  for (const name of names) {
-    let m: RegExpExecArray | null;
-    if (name === 'vision.out') plan.vision = true;
-    else if (name === 'projector.out') plan.projector = true;
-    else if ((m = /^vision\.layers\.(\d+)\.out$/.exec(name))) plan.visionBlocks.add(layer(m[1], depth, name));
-    else if ((m = /^lm\.layers\.(\d+)\.attn\.(k|v)$/.exec(name))) { layer(m[1], lmLayers, name); plan.cache.push(name); }
-    else if ((m = /^lm\.layers\.(\d+)\.attn\.k_pre_rope$/.exec(name))) plan.preRope.add(layer(m[1], lmLayers, name));
-    else if ((m = /^lm\.layers\.(\d+)\.out$/.exec(name))) plan.hidden.add(layer(m[1], lmLayers, name));
-    else {
-      throw new Error(`unknown tap ${JSON.stringify(name)}: Qwen2.5-VL taps are vision.out, vision.layers.{i}.out, projector.out, ` +
-        'lm.layers.{i}.attn.k, lm.layers.{i}.attn.v, lm.layers.{i}.attn.k_pre_rope, lm.layers.{i}.out');
-    }
-  }
-  return plan;
-}
+// Taps: `vision.out` = the last vision block's output before the merger, [N patches, hidden] in raster order of
+// each image's patch grid (not HF's window order nor the processor's merge-block order), images concatenated;
+// `vision.layers.{i}.out` the same for block i; `projector.out` = merger output in sequence order [tokens, H];
+// `lm.layers.{i}.attn.k|v` views of the cache; `lm.layers.{i}.attn.k_pre_rope` and `lm.layers.{i}.out` [S, ·].
 
 /** What forward checks and derives from the inputs before any GPU work. */
 export interface Qwen2_5VLPlan {
@@ -145,7 +114,7 @@ export class Qwen2_5VLModel implements MultimodalModel {
     const cfg = this.config, gpu = this.gpu;
     const ids = [...inputs.inputIds];
     if (!ids.length) throw new Error('forward: input_ids is empty');
-    const taps = planTaps(opts.taps ?? [], cfg.vision_config.depth, cfg.text_config.num_hidden_layers);
+    const taps = planTaps(opts.taps ?? [], cfg.vision_config.depth, cfg.text_config.num_hidden_layers, 'Qwen2.5-VL');
     const plan = qwen2_5VLPlan(cfg, inputs);
     const spans = this.spans(ids.length, plan, sizes);
     const out = new Map<TapName, Tensor<'f32'>>();
@@ -153,13 +122,13 @@ export class Qwen2_5VLModel implements MultimodalModel {
     const h = await this.decoder.embed(ids);
     try {
       if (inputs.pixelValues && plan.grids.length) {
-        const want = taps.vision || taps.visionBlocks.size > 0;
+        const want = taps.vision || taps.visionLayers.size > 0;
         const vis = await this.tower.forward(inputs.pixelValues, plan.grids, { blockOutputs: want });
         const last = cfg.vision_config.depth - 1;
         vis.blockOutputs.forEach((t, i) => {
-          if (taps.visionBlocks.has(i)) out.set(`vision.layers.${i}.out`, t);
-          if (taps.vision && i === last) out.set('vision.out', taps.visionBlocks.has(i) ? t.reshape(t.shape, 'vision.out') : t);
-          if (!taps.visionBlocks.has(i) && !(taps.vision && i === last)) t.dispose();
+          if (taps.visionLayers.has(i)) out.set(`vision.layers.${i}.out`, t);
+          if (taps.vision && i === last) out.set('vision.out', taps.visionLayers.has(i) ? t.reshape(t.shape, 'vision.out') : t);
+          if (!taps.visionLayers.has(i) && !(taps.vision && i === last)) t.dispose();
         });
         const stage = new Stage(gpu, 'qwen2.5-vl image features scatter');
         const posT = Tensor.from(gpu, 'u32', [plan.imagePositions.length], plan.imagePositions, 'image token positions');
@@ -224,15 +193,7 @@ export class Qwen2_5VLModel implements MultimodalModel {
       const [t, gh, gw] = processed[k++].gridThw;
       return Array<number>((t * gh * gw) / (m * m)).fill(id);
     });
-    let pixelValues: ModelInputs['pixelValues'];
-    if (processed.length) {
-      const width = processed[0].pixelValues.shape[1];
-      const rows = processed.reduce((a, p) => a + p.pixelValues.shape[0], 0);
-      const data = new Float32Array(rows * width);
-      let at = 0;
-      for (const p of processed) { data.set(p.pixelValues.data, at); at += p.pixelValues.data.length; }
-      pixelValues = { shape: [rows, width], data };
-    }
+    const pixelValues = concatPixelValues(processed.map((p) => p.pixelValues));
     // the prefix lies before the first image, so its span in the unexpanded ids is its span in the expanded ones
     const prefix = req.prefix ? prefixSpan(ids, tokenizer.encode(promptOf())) : null;
     return {

@@ -6,7 +6,7 @@
 //   files. OneVision: Qwen2 LM with qkv bias, tied head (no lm_head), GQA; SigLIP tower without head. NeXt: Llama LM
 //   without biases, untied `language_model.lm_head.weight`; CLIP tower with class embedding and pre_layrnorm.
 import { encode } from '../../gpu/dtype.ts';
-import { type LlavaNextConfig, type LlavaOnevisionConfig, parseConfig } from '../../io/config.ts';
+import { type LlavaNextConfig, type LlavaOnevisionConfig, type LlavaVisionConfig, parseConfig } from '../../io/config.ts';
 import { type TensorToWrite, writeSafetensors } from '../../io/safetensors.ts';
 import { decoderTensors, linearWeights, normWeights, type TinyTensor, WeightRng } from './randomWeights.ts';
 import { tinyTokenizerFiles, tinyVocabSize } from './tinyTokenizer.ts';
@@ -136,8 +136,11 @@ export function tinyLlavaNextConfig(dtype: TinyDType): Record<string, unknown> {
 
 /** The vision tower's tensors under `vision_tower.vision_model.` (SigLIP: conv bias; CLIP: class token, pre_layrnorm). */
 function visionTensors(rng: WeightRng, cfg: LlavaOnevisionConfig | LlavaNextConfig): TinyTensor[] {
-  const v = cfg.vision_config;
-  const pre = 'vision_tower.vision_model.';
+  return vitTowerTensors(rng, cfg.vision_config, 'vision_tower.vision_model.');
+}
+
+/** A SigLIP / CLIP vision transformer's tensors under `pre` (embeddings, encoder layers, post_layernorm; no head). */
+export function vitTowerTensors(rng: WeightRng, v: LlavaVisionConfig, pre: string): TinyTensor[] {
   const hv = v.hidden_size, p = v.patch_size, c = v.num_channels;
   const clip = v.model_type === 'clip_vision_model';
   const g = Math.floor(v.image_size / p);
