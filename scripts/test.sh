@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite: type check, every Deno test (runtime, kernels vs float64 references, io, ...), then the
-# same kernel table in Chromium (SwiftShader WebGPU) through Playwright. Ends with one line "N passed, M failed".
+# same kernel table in Chromium (SwiftShader WebGPU) through Playwright, and a tiny model forward in Chromium
+# against the same forward in Deno. Ends with one line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
@@ -28,6 +29,10 @@ count out/deno-test.log '^(ok|FAILED) \| [0-9]+ passed' 'deno tests'
 echo "== chromium (SwiftShader) kernel tests =="
 node test/browser/kernels.browser.mjs 2>&1 | tee out/browser-test.log
 count out/browser-test.log '^browser kernels: [0-9]+ passed, [0-9]+ failed' 'browser kernels'
+
+echo "== chromium (SwiftShader) model forward vs Deno (llvmpipe) =="
+node test/browser/model.browser.mjs 2>&1 | tee out/browser-model.log
+count out/browser-model.log '^browser model: [0-9]+ passed, [0-9]+ failed' 'browser model'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,7 @@
 // Browser entry: adapter report (the doctor view) and the kernel test table run against the float64
 // references, exactly as test/ops/kernels.test.ts runs it in Deno. `?run=kernels` starts the tests at load and
-// publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs.
+// publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs; `?run=model` runs a model
+// forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs.
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { setShaderSource } from '../../src/gpu/kernel.ts';
 import { allCases } from '../../test/ops/cases/index.ts';
@@ -16,8 +17,14 @@ setShaderSource(async (name) => {
 });
 
 interface CaseResult { op: string; name: string; ok: boolean; detail: string; ms: number }
+/** A float32 tensor read back from the GPU, its bytes base64-encoded (little-endian, row-major). */
+interface PublishedTensor { shape: number[]; base64: string }
+interface ModelRun { adapter: string; logits?: PublishedTensor; value0?: PublishedTensor; loadMs?: number; forwardMs?: number; error?: string }
 declare global {
-  interface Window { __kvscopeResults?: { adapter: string; results: CaseResult[]; error?: string } }
+  interface Window {
+    __kvscopeResults?: { adapter: string; results: CaseResult[]; error?: string };
+    __kvscopeModel?: ModelRun;
+  }
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -56,6 +63,46 @@ async function runKernels(gpu: Gpu): Promise<CaseResult[]> {
   return out;
 }
 
+function base64Of(values: Float32Array): string {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+/**
+ * `?run=model&checkpoint=<base URL>`: load the checkpoint over HTTP, run the tensor forward on the HF inputs in
+ * `<base>/inputs.safetensors` and publish all rows of logits and layer 0's V (test/browser/model.browser.mjs).
+ */
+async function runModel(gpu: Gpu, checkpoint: string): Promise<ModelRun> {
+  const { loadModel } = await import('../../src/models/registry.ts');
+  const { readModelInputsFrom } = await import('../../src/io/modelTensors.ts');
+  const { urlSource } = await import('../../src/io/safetensors.ts');
+  const base = new URL(checkpoint, location.href).href.replace(/\/+$/, '');
+  gpu.poisonNewTensors = true; // an output a kernel leaves unwritten reads as NaN
+  const t0 = performance.now();
+  const model = await loadModel(gpu, base);
+  const loadMs = performance.now() - t0;
+  try {
+    const inputs = await readModelInputsFrom(await urlSource(`${base}/inputs.safetensors`));
+    const t1 = performance.now();
+    const r = await model.forward(inputs, { logits: 'all' });
+    const logits = (await r.logits.read()) as Float32Array;
+    const forwardMs = performance.now() - t1;
+    const value0 = await r.cache.readLayer(0, 'value');
+    const s = inputs.inputIds.length;
+    r.logits.dispose();
+    r.cache.dispose();
+    return {
+      adapter: gpu.describe(), loadMs, forwardMs,
+      logits: { shape: [1, s, logits.length / s], base64: base64Of(logits) },
+      value0: { shape: [1, r.cache.kvHeads, s, r.cache.headDim], base64: base64Of(value0) },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   let gpu: Gpu;
   try {
@@ -63,14 +110,28 @@ async function main(): Promise<void> {
   } catch (e) {
     $('report').innerHTML = `<p class="fail">${esc((e as Error).message)}</p>`;
     window.__kvscopeResults = { adapter: '', results: [], error: (e as Error).message };
+    window.__kvscopeModel = { adapter: '', error: `no WebGPU: ${(e as Error).message}` };
     return;
   }
   $('report').innerHTML = report(gpu);
   const adapter = gpu.describe();
   $('run').onclick = () => void runKernels(gpu);
-  if (new URLSearchParams(location.search).get('run') === 'kernels') {
+  const params = new URLSearchParams(location.search);
+  if (params.get('run') === 'kernels') {
     const results = await runKernels(gpu);
     window.__kvscopeResults = { adapter, results };
+  }
+  if (params.get('run') === 'model') {
+    const checkpoint = params.get('checkpoint') ?? '/out/browser-tiny-ov/';
+    $('kernels').textContent = `model forward: ${checkpoint} …`;
+    try {
+      window.__kvscopeModel = await runModel(gpu, checkpoint);
+      $('kernels').textContent = `model forward: ${checkpoint}: done`;
+    } catch (e) {
+      const error = `${(e as Error).name}: ${(e as Error).message}`;
+      $('kernels').innerHTML = `<p class="fail">${esc(error)}</p>`;
+      window.__kvscopeModel = { adapter, error };
+    }
   }
 }
 

@@ -28,6 +28,11 @@ export class BufferPool {
     list.push(buf);
   }
 
+  /** Start a new high-water mark from the bytes live now (benchmarks: peak of one phase). */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
   /** Destroy every pooled (unused) buffer. */
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();

@@ -34,6 +34,16 @@ export function rowsPerChunk(dtype: DType, rowLength: number, totalRows: number,
   return rows;
 }
 
+/** Longest tensor label kept: op outputs are named after their inputs, and a deep forward would nest without end. */
+export const MAX_LABEL = 120;
+
+/** `label`, cut in the middle past MAX_LABEL characters (the op at the start and the innermost names at the end stay). */
+export function boundedLabel(label: string): string {
+  if (label.length <= MAX_LABEL) return label;
+  const half = (MAX_LABEL - 1) / 2;
+  return `${label.slice(0, Math.ceil(half))}…${label.slice(label.length - Math.floor(half))}`;
+}
+
 export class Tensor<D extends DType = DType> {
   private disposed = false;
 
@@ -82,11 +92,12 @@ export class Tensor<D extends DType = DType> {
       throw new Error(`tensor ${this.label}: reshape ${shapeString(this.shape)} to ${shapeString(shape)} changes the row length of a tensor stored in ${this.chunks.length} chunks`);
     }
     const chunks = this.isChunked ? this.chunks : [{ ...this.chunks[0], rows: this.numel / Math.max(rowLength, 1) }];
-    return new Tensor(this.gpu, this.dtype, [...shape], chunks, label, this.base ?? this);
+    return new Tensor(this.gpu, this.dtype, [...shape], chunks, boundedLabel(label), this.base ?? this);
   }
 
   /** An uninitialised tensor (poisoned with NaN bits when `gpu.poisonNewTensors` is set, to catch unwritten outputs). */
   static empty<D extends DType>(gpu: Gpu, dtype: D, shape: Shape, label = 'tensor'): Tensor<D> {
+    label = boundedLabel(label);
     gpu.assertAlive(`allocating ${label}`);
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new Error(`tensor ${label}: bad shape ${shapeString(shape)}`);

@@ -5,7 +5,7 @@
 // `vision_hidden`.
 import { decode } from '../gpu/dtype.ts';
 import type { ModelInputs } from '../models/model.ts';
-import { fileSource, SafetensorsError, SafetensorsFile, type TensorInfo, type TensorToWrite, writeSafetensors } from './safetensors.ts';
+import { type ByteSource, fileSource, SafetensorsError, SafetensorsFile, type TensorInfo, type TensorToWrite, writeSafetensors } from './safetensors.ts';
 
 async function readInts(f: SafetensorsFile, t: TensorInfo): Promise<number[]> {
   const bytes = await f.source.read(t.offset, t.byteLength);
@@ -42,7 +42,13 @@ function rowsOf(values: number[], w: number): number[][] {
 
 /** Read HF forward inputs from a safetensors file (batch 1). */
 export async function readModelInputs(path: string): Promise<ModelInputs> {
-  const f = await SafetensorsFile.open(await fileSource(path));
+  return await readModelInputsFrom(await fileSource(path));
+}
+
+/** readModelInputs from any byte source (a URL in the browser: `urlSource`). */
+export async function readModelInputsFrom(source: ByteSource): Promise<ModelInputs> {
+  const path = source.name;
+  const f = await SafetensorsFile.open(source);
   const need = (name: string) => {
     const t = f.tensors.get(name);
     if (!t) throw new SafetensorsError(path, `no tensor ${name} (has ${[...f.tensors.keys()].join(', ') || 'none'})`);

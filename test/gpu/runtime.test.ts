@@ -147,3 +147,19 @@ Deno.test({ name: 'every offered optional feature got its numeric self-test (sel
     if (ran && !ran.passed) throw new Error(`${feature} self-test failed on ${gpu.describe()}: ${ran.detail}`);
   }
 } });
+
+Deno.test({ name: 'tensor labels stay bounded when ops name outputs after their inputs (a deep forward)', sanitizeResources: false, sanitizeOps: false, async fn() {
+  const { acquireGpu } = await import('../../src/gpu/device.ts');
+  const { Tensor: T, MAX_LABEL } = await import('../../src/gpu/tensor.ts');
+  const gpu = await acquireGpu();
+  let t = T.empty(gpu, 'f32', [2], 'x');
+  for (let i = 0; i < 40; i++) {
+    const next = T.empty(gpu, 'f32', [2], `add(${t.label}, ${t.label})`);
+    t.dispose();
+    t = next;
+  }
+  if (t.label.length > MAX_LABEL) throw new Error(`label grew to ${t.label.length} characters`);
+  if (!t.label.startsWith('add(') || !t.label.includes('…')) throw new Error(`label lost its shape: ${t.label}`);
+  if (t.reshape([1, 2], 'y'.repeat(500)).label.length > MAX_LABEL) throw new Error('reshape labels are not bounded');
+  t.dispose();
+} });
