@@ -4,7 +4,8 @@
 // forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs.
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { setShaderSource } from '../../src/gpu/kernel.ts';
-import { allCases } from '../../test/ops/cases/index.ts';
+import { allCases as opCases } from '../../test/ops/cases/index.ts';
+import { probeCases } from '../../test/probe/cases/index.ts';
 import { compare, Rng } from '../../test/ops/opCase.ts';
 
 // Vite's import.meta.glob (typed here by hand so `deno check` also checks this file)
@@ -45,7 +46,7 @@ async function runKernels(gpu: Gpu): Promise<CaseResult[]> {
   const out: CaseResult[] = [];
   const list = $('kernels');
   list.innerHTML = '';
-  for (const [i, c] of allCases.entries()) {
+  for (const [i, c] of [...opCases, ...probeCases].entries()) {
     const t0 = performance.now();
     let ok = false, detail = '';
     try {

@@ -128,10 +128,11 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   let lb = params.restart * params.n;
   var count = 0u;
   for (var i = 0u; i < params.n; i += 1u) { if (labels[lb + i] == j) { count += 1u; } }
-  if (count == 0u) { return; }
+  // an empty cluster keeps its centroid; no early return, so the barriers below stay in uniform control flow
+  let filled = count > 0u;
   let cb = centroid_base(j);
   var sq = 0.0;
-  for (var e = lid; e < params.d; e += WG) {
+  for (var e = lid; e < params.d && filled; e += WG) {
     var s = 0.0;
     for (var i = 0u; i < params.n; i += 1u) { if (labels[lb + i] == j) { s += x[i * params.d + e]; } }
     let m = s / f32(count);
@@ -146,7 +147,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     workgroupBarrier();
   }
   let inv = 1.0 / max(sqrt(red[0]), 1e-12);
-  for (var e = lid; e < params.d; e += WG) { cent[cb + e] *= inv; }
+  for (var e = lid; e < params.d && filled; e += WG) { cent[cb + e] *= inv; }
 }
 
 @compute @workgroup_size(WG)

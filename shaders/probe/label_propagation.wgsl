@@ -31,6 +31,8 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> soft: array<f32>;   // [h·w, n_labels]
 
 const NEG_INF_BITS: u32 = 0xff800000u;
+// −∞ made at run time: a constant −∞ is not representable in WGSL (Tint rejects it; naga lets it through)
+var<private> neg_inf_bits: u32 = NEG_INF_BITS;
 
 fn window_side_x() -> u32 { return 2u * params.rx + 1u; }
 fn window_cells() -> u32 { return (2u * params.ry + 1u) * window_side_x(); }
@@ -55,7 +57,7 @@ fn window_affinity(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = i / width;
   let f = (i % width) / win;
   let s = window_source(t, i % win);
-  var a = bitcast<f32>(NEG_INF_BITS);
+  var a = bitcast<f32>(neg_inf_bits);
   let target_ok = params.has_target_mask == 0u || target_mask[t] != 0u;
   if (s != 0xffffffffu && target_ok && (params.has_ctx_mask == 0u || ctx_mask[f * hw + s] != 0u)) {
     let d = params.d;

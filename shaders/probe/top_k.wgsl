@@ -14,6 +14,8 @@ const NONE: u32 = 0xffffffffu;
 @group(0) @binding(2) var<storage, read> key_mask: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out_index: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out_score: array<f32>;
+// −∞ made at run time: a constant −∞ is not representable in WGSL (Tint rejects it; naga lets it through)
+var<private> neg_inf_bits: u32 = 0xff800000u;
 
 var<workgroup> head_v: array<f32, WG>;
 var<workgroup> head_i: array<u32, WG>;
@@ -67,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let win_i = head_i[0];
     if (lid == 0u) {
       out_index[row * k + t] = win_i;
-      out_score[row * k + t] = select(head_v[0], bitcast<f32>(0xff800000u), win_i == NONE);
+      out_score[row * k + t] = select(head_v[0], bitcast<f32>(neg_inf_bits), win_i == NONE);
     }
     if (win_i != NONE && head_t[0] == lid) { head += 1u; }
     workgroupBarrier();
