@@ -8,8 +8,9 @@ import { readModelInputs } from '../../src/io/modelTensors.ts';
 import { fileSource, SafetensorsFile } from '../../src/io/safetensors.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
+import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
 
-const image = '/work/shared/fixtures/msrc/im2.png';
+const image = `${SHARED_FIXTURES}/msrc/im2.png`;
 const dir = await Deno.makeTempDir({ prefix: 'kvscope-cli-' });
 
 async function tensors(path: string) {

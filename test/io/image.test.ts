@@ -5,8 +5,9 @@ import { encode as encodePngFile } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { decodeImage, decodeLabelPng, encodePng, fetchImage, readImage, sniffImageFormat } from '../../src/io/image.ts';
 import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
+import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = SHARED_FIXTURES;
 
 type PngInput = Parameters<typeof encodePngFile>[0];
 const png = (img: PngInput, interlace?: 'Adam7') => encodePngFile(img, interlace ? { interlace } : {});

@@ -16,12 +16,13 @@ import { sumStats } from '../../src/tasks/resultsLog.ts';
 import { runProbe } from '../../src/tasks/runProbe.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
+import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
 
 const gpu = await acquireGpu();
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const tmp = await Deno.makeTempDir({ prefix: 'kvscope-coseg-' });
 globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: true }));
-const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIXTURES = `${SHARED_FIXTURES}/`;
 const FAST = { kMax: 8, restarts: 2, iterations: 10 };
 
 /** Uniform rows×cols cell rectangles over a width×height image. */

@@ -16,10 +16,11 @@ import {
 import { BLINK_SUBTASKS, BlinkReader } from '../../src/tasks/datasets/blink.ts';
 import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
 import {
+import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
   greyPng, palettePng, pickleProtocol2, type PickleValue, rgbJpeg, rgbPng, solid, writeParquet, writeTree,
 } from './fixtureWriters.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIXTURES = `${SHARED_FIXTURES}/`;
 const codec = IMAGE_CODEC;
 const PALETTE = Array.from({ length: 256 }, (_, i) => vocPaletteColour(i));
 

@@ -22,6 +22,7 @@ import {
 } from '../../src/tasks/videoPropagation.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
 import { palettePng, rgbJpeg, writeTree } from './fixtureWriters.ts';
+import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
 
 const gpu = await acquireGpu();
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -149,7 +150,7 @@ Deno.test({ name: 'DAVIS 2017 layout (palette ids, two objects): sequences, maxF
 } });
 
 Deno.test({ name: 'real DAVIS 2016 fixture (first 6 frames): oracle features on a 16-px grid give high J&F', ...opts, async fn() {
-  const task = davisTask('/work/shared/fixtures/davis2016', { format: '2016', maxFrames: 6 });
+  const task = davisTask(`${SHARED_FIXTURES}/davis2016`, { format: '2016', maxFrames: 6 });
   const samples = await task.samples();
   assertEquals(samples.map((s) => [s.id, s.sample.length]), [['blackswan', 6], ['car-shadow', 6]]);
   const all = [];
