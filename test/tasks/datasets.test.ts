@@ -15,8 +15,8 @@ import {
 } from '../../src/tasks/datasets/refcoco.ts';
 import { BLINK_SUBTASKS, BlinkReader } from '../../src/tasks/datasets/blink.ts';
 import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
-import {
 import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
+import {
   greyPng, palettePng, pickleProtocol2, type PickleValue, rgbJpeg, rgbPng, solid, writeParquet, writeTree,
 } from './fixtureWriters.ts';
 
