@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { benchKernels } from '../bench/kernels.ts';
+import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
@@ -145,6 +146,25 @@ bench.command('models')
   .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number }) => {
     const gpu = await acquireGpu();
     await benchModels(gpu, o);
+  });
+
+bench.command('probes')
+  .description('probe throughput (images/s) per task on synthetic data, forward vs gather vs probe time, peak GPU bytes')
+  .option('--dims <dims>', 'tiny or real-0.5b (LLaVA-OneVision-0.5B dims, ~1.8 GB F16, written once under out/)', 'tiny')
+  .option('--tasks <list>', `comma-separated (${PROBE_BENCH_TASKS.join(', ')}; default all)`, (v) => v.split(',').map((s) => s.trim()) as ProbeBenchTask[])
+  .option('--json', 'one JSON object per line instead of the table')
+  .option('--reps <n>', 'timed runs of each task (median; default 3 tiny, 1 real-0.5b)', (v) => parseInt(v, 10))
+  .option('--warmup <n>', 'untimed runs of each task first (default 1 tiny, 0 real-0.5b)', (v) => parseInt(v, 10))
+  .option('--limit <n>', 'samples per task (default 2 tiny, 1 real-0.5b)', (v) => parseInt(v, 10))
+  .option('--size <px>', 'side of the synthetic images (default 64)', (v) => parseInt(v, 10))
+  .option('--frames <n>', 'DAVIS: frames per synthetic video (≥ 3; default 3)', (v) => parseInt(v, 10))
+  .option('--taps <list>', 'probe taps (default lm.value,lm.key,projector)')
+  .option('--probe-layers <spec>', 'LM layers probed: all, 3, 0,4,8, 2-5 (default all)')
+  .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
+  .option('--no-sweep', 'skip the forward+gather replay pass (no gather/probe split)')
+  .action(async (o: { dims: BenchDims; tasks?: ProbeBenchTask[]; json?: boolean; reps?: number; warmup?: number; limit?: number; size?: number; frames?: number; taps?: string; probeLayers?: string; layers?: number; sweep: boolean }) => {
+    const gpu = await acquireGpu();
+    await benchProbes(gpu, o);
   });
 
 program.command('demo', { isDefault: true })
