@@ -15,7 +15,7 @@ import { type CheckpointLocation, checkpointLocation, Checkpoint, readText } fro
 import { Tokenizer } from '../io/tokenizer.ts';
 import { scatterRows } from '../ops/rows.ts';
 import { Decoder } from './lm/decoder.ts';
-import { greedyDecode } from './lm/greedy.ts';
+import { decodeBlock, greedyDecode } from './lm/greedy.ts';
 import { imagePackings, type ImagePacking, packImageFeatures, type PackingSpec } from './llava/packing.ts';
 import { Projector } from './llava/projector.ts';
 import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
@@ -177,7 +177,7 @@ export class LlavaModel implements MultimodalModel {
         const t = which === 'k' ? cache.keys[Number(l)] : cache.values[Number(l)];
         out.set(name, t.reshape(t.shape, name));
       }
-      return { inputIds: ids, logits: lm.logits!, cache, spans, taps: out, ropeDelta: 0 };
+      return { inputIds: ids, logits: lm.logits!, cache, spans, taps: out, ropeDelta: 0, block: opts.block ?? null };
     } catch (e) {
       for (const t of out.values()) t.dispose();
       throw e;
@@ -236,7 +236,7 @@ export class LlavaModel implements MultimodalModel {
   async generate(from: ForwardResult, maxNewTokens: number): Promise<number[]> {
     const eos = this.config.text_config.eos_token_id;
     const stop = eos === null ? [DEFAULT_STOP[this.config.model_type]] : [eos].flat();
-    return await greedyDecode(this.decoder, from.cache, from.logits, { maxNewTokens, stop, positionOf: (i) => i });
+    return await greedyDecode(this.decoder, from.cache, from.logits, { maxNewTokens, stop, block: decodeBlock(from), positionOf: (i) => i });
   }
 
   /** Tokens a vision tile yields before packing (for callers sizing buffers). */

@@ -87,6 +87,8 @@ export interface ForwardResult {
   taps: Map<TapName, Tensor<'f32'>>;
   /** Qwen2.5-VL M-RoPE delta for decode steps (0 for 1D RoPE). */
   ropeDelta: number;
+  /** The blocking applied in this forward; generation keeps applying the rules that reach its last query. */
+  block: AttentionBlockSpec | null;
 }
 
 export interface PrefillRequest extends ForwardOptions {

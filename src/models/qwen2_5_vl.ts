@@ -11,7 +11,7 @@ import { Checkpoint, type CheckpointLocation, checkpointLocation, readText } fro
 import { Tokenizer } from '../io/tokenizer.ts';
 import { scatterRows } from '../ops/rows.ts';
 import { Decoder } from './lm/decoder.ts';
-import { greedyDecode } from './lm/greedy.ts';
+import { decodeBlock, greedyDecode } from './lm/greedy.ts';
 import { type ForwardOptions, type ForwardResult, type ImageSpan, type ModelInputs, type MultimodalModel, type PreparedInputs, prefixSpan, type PrefillRequest, type SequenceSpans, type TapName } from './model.ts';
 import { planTaps } from './tapPlan.ts';
 import { concatPixelValues } from './processor/pixelValues.ts';
@@ -151,7 +151,7 @@ export class Qwen2_5VLModel implements MultimodalModel {
         const t = which === 'k' ? cache.keys[Number(l)] : cache.values[Number(l)];
         out.set(name, t.reshape(t.shape, name));
       }
-      return { inputIds: ids, logits: lm.logits!, cache, spans, taps: out, ropeDelta: plan.rope.ropeDelta };
+      return { inputIds: ids, logits: lm.logits!, cache, spans, taps: out, ropeDelta: plan.rope.ropeDelta, block: opts.block ?? null };
     } catch (e) {
       for (const t of new Set(out.values())) t.dispose();
       throw e;
@@ -220,7 +220,7 @@ export class Qwen2_5VLModel implements MultimodalModel {
   async generate(from: ForwardResult, maxNewTokens: number): Promise<number[]> {
     const eos = this.config.text_config.eos_token_id;
     const stop = eos === null ? [DEFAULT_STOP] : [eos].flat();
-    return await greedyDecode(this.decoder, from.cache, from.logits, { maxNewTokens, stop, positionOf: (c) => c + from.ropeDelta });
+    return await greedyDecode(this.decoder, from.cache, from.logits, { maxNewTokens, stop, block: decodeBlock(from), positionOf: (c) => c + from.ropeDelta });
   }
 
   dispose(): void {

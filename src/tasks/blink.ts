@@ -309,7 +309,7 @@ export function blinkTask(root: string, opts: BlinkTaskOptions): ProbeTask<Blink
       ? `${pointSubtasks.join(', ')}: BLINK draws the REF and A–D markers into the pixels and gives no coordinates; no points file was given, so these subtasks have model accuracy only (no probe, no surfacing gap).`
       : 'Correspondence points come from the given points file; questions it lacks get no probe answer.',
     'Surfacing gap = share of the probed questions where the probe is right and the model wrong. Model accuracy rows (tap "model") do not depend on the layer; "task-macro" is the unweighted mean over the subtasks run.',
-    'With agnostic-key blocking, the block applies to the prefill (and so to the first generated token); later decode steps are not blocked.',
+    'With agnostic-key blocking, the block applies to the prefill and to every decoding step (each generated token is blocked from the same keys as the question).',
   ];
   const name = `blink-${opts.split}`;
   return {

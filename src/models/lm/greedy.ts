@@ -7,6 +7,7 @@ import { Stage } from '../../gpu/stage.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { argmax } from '../../ops/rowReduce.ts';
 import { sliceRows } from '../../ops/rows.ts';
+import type { AttentionBlockSpec, ForwardResult } from '../model.ts';
 import type { Decoder } from './decoder.ts';
 import type { KvCache } from './kvCache.ts';
 
@@ -22,11 +23,23 @@ async function lastArgmax(logits: Tensor<'f32'>): Promise<number> {
   return token;
 }
 
+/**
+ * The blocking a prefill's generation keeps: every rule whose queries reach the prefill's last position (text after
+ * the image, the question) also holds for each new token — as query 0 of its one-row step, same key positions.
+ */
+export function decodeBlock(from: Pick<ForwardResult, 'block' | 'inputIds'>): AttentionBlockSpec | undefined {
+  const b = from.block;
+  if (!b) return undefined;
+  const last = from.inputIds.length - 1;
+  const rules = b.rules.filter((r) => r.queries[0] <= last && r.queries[1] > last).map((r) => ({ queries: [0, 1] as const, keys: r.keys }));
+  return rules.length ? { layers: b.layers, rules } : undefined;
+}
+
 export async function greedyDecode(
   decoder: Decoder,
   cache: KvCache,
   lastLogits: Tensor<'f32'>,
-  opts: { maxNewTokens: number; stop: readonly number[]; positionOf: (cacheIndex: number) => number },
+  opts: { maxNewTokens: number; stop: readonly number[]; positionOf: (cacheIndex: number) => number; block?: AttentionBlockSpec },
 ): Promise<number[]> {
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`greedyDecode: maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`);
   if (lastLogits.rowLength !== decoder.config.vocab_size) {
@@ -45,7 +58,7 @@ export async function greedyDecode(
       const at = cache.length;
       const p = opts.positionOf(at);
       const h = await decoder.embed([token]);
-      const step = await decoder.forward(h, { cache, start: at, positions: mrope ? [[p], [p], [p]] : [p], logits: 'last' });
+      const step = await decoder.forward(h, { cache, start: at, positions: mrope ? [[p], [p], [p]] : [p], logits: 'last', block: opts.block });
       h.dispose();
       if (logits !== lastLogits) logits.dispose();
       logits = step.logits!;
