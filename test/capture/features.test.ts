@@ -26,7 +26,7 @@ import { type HostTensor, hostTensor } from '../../src/ops/ref/hostTensor.ts';
 import { matmul } from '../../src/ops/ref/matmul.ts';
 import { rmsNorm } from '../../src/ops/ref/norm.ts';
 import { rope } from '../../src/ops/ref/rope.ts';
-import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
+import { assert, assertEquals, assertRejects, assertThrows, normwiseError } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // a cell the gather leaves unwritten reads as NaN
@@ -101,16 +101,9 @@ function exact(got: Float32Array, want: Float32Array, what: string): void {
 }
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, group: string): void {
-  assertEquals(got.length, want.length, `${what}: length`);
-  let err = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]}`);
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  assert(scale > 0, `${what}: reference is all zeros`);
-  worst.set(group, Math.max(worst.get(group) ?? 0, err / scale));
-  assert(err / scale <= REL, `${what}: normwise error ${(err / scale).toExponential(2)} > ${REL}`);
+  const e = normwiseError(got, want, what);
+  worst.set(group, Math.max(worst.get(group) ?? 0, e));
+  assert(e <= REL, `${what}: normwise error ${e.toExponential(2)} > ${REL}`);
 }
 
 async function read(fm: FeatureMap): Promise<Float32Array> {

@@ -29,3 +29,19 @@ export function assertThrows(fn: () => unknown, pattern: RegExp, what = 'call'):
   }
   throw new Error(`${what} did not throw (expected ${pattern})`);
 }
+
+/**
+ * Normwise error of a GPU result against a reference, as ggml's test-backend-ops: max |got − want| / max |want|.
+ * Non-finite values in `got`, a length mismatch or an all-zero reference fail outright.
+ */
+export function normwiseError(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
+  assertEquals(got.length, want.length, `${what}: length`);
+  let err = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]} (want ${want[i]})`);
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  assert(scale > 0, `${what}: the reference is all zeros`);
+  return err / scale;
+}

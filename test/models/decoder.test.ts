@@ -15,7 +15,7 @@ import { decoderForwardRef, type DecoderRefWeights, embedRef, loadDecoderRef } f
 import { decoderTensors, WeightRng } from '../../src/models/tiny/randomWeights.ts';
 import { writeTinyCheckpoint } from '../../src/models/tiny/writeCheckpoint.ts';
 import { Weights } from '../../src/models/weights.ts';
-import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';
+import { assert, assertEquals, assertRejects, normwiseError } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // any output a kernel leaves unwritten reads as NaN
@@ -88,17 +88,11 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 /** Normwise closeness; returns the measured relative error. */
+/** Normwise closeness; returns the measured relative error. */
 function close(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string): number {
-  assertEquals(got.length, want.length, `${what} length`);
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]} (want ${want[i]})`);
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-  }
-  const scale = maxAbs(want);
-  assert(scale > 0, `${what}: reference is all zeros`);
-  assert(err <= rel * scale, `${what}: max error ${err.toExponential(2)} > ${rel} × max |ref| ${scale.toExponential(2)}`);
-  return err / scale;
+  const e = normwiseError(got, want, what);
+  assert(e <= rel, `${what}: normwise error ${e.toExponential(2)} > ${rel}`);
+  return e;
 }
 
 function argmaxRow(t: HostTensor, row: number): { id: number; margin: number } {

@@ -23,7 +23,7 @@ import { llavaForwardRef, llavaGreedyRef, type LlavaRefResult, type LlavaRefWeig
 import { tinyLlavaOnevisionConfig, writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { parseConfig } from '../../src/io/config.ts';
 import { Weights } from '../../src/models/weights.ts';
-import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
+import { assert, assertEquals, assertRejects, assertThrows, normwiseError } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a kernel leaves unwritten reads as NaN
@@ -36,16 +36,8 @@ globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: tr
 const REL = 1e-5;
 
 function closeNormwise(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
-  assertEquals(got.length, want.length, `${what}: length`);
-  let err = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]} (want ${want[i]})`);
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  assert(scale > 0, `${what}: the reference is all zeros`);
-  const rel = err / scale;
-  if (!(rel <= REL)) throw new Error(`${what}: max abs err ${err.toExponential(3)} = ${rel.toExponential(3)} × max |ref| ${scale.toExponential(3)}, over ${REL}`);
+  const rel = normwiseError(got, want, what);
+  if (!(rel <= REL)) throw new Error(`${what}: normwise error ${rel.toExponential(3)} over ${REL}`);
   return rel;
 }
 

@@ -18,7 +18,7 @@ import { embeddings, loadQwen2_5VLRef, qwen2_5VLForwardRef, qwen2_5VLGreedyRef, 
 import { WeightRng } from '../../src/models/tiny/randomWeights.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { Weights } from '../../src/models/weights.ts';
-import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';
+import { assert, assertEquals, assertRejects, normwiseError } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a kernel leaves unwritten reads as NaN
@@ -30,17 +30,7 @@ globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: tr
 // Measured on llvmpipe (printed below): ≤ 1e-6 everywhere; REL leaves ≥ 10×.
 const REL = 1e-5;
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
-  assertEquals(got.length, want.length, `${what}: length`);
-  let err = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]}`);
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  assert(scale > 0, `${what}: reference is all zeros`);
-  return err / scale;
-}
+const relErr = normwiseError;
 
 const worst = new Map<string, number>();
 function close(got: ArrayLike<number>, want: HostTensor | ArrayLike<number>, what: string, group: string, rel = REL): void {

@@ -19,7 +19,7 @@ import { writeTinySiglip } from '../../src/models/tiny/tinySiglip.ts';
 import { Weights } from '../../src/models/weights.ts';
 import { sweepImage } from '../../src/tasks/featureSweep.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
-import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';
+import { assert, assertEquals, assertRejects, normwiseError } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a kernel leaves unwritten reads as NaN
@@ -30,17 +30,7 @@ globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: tr
 // f32 GPU vs float64 reference, normwise: max |got − want| ≤ REL · max |want| (as the LLaVA tests).
 const REL = 1e-5;
 
-function normwiseError(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
-  assertEquals(got.length, want.length, `${what}: length`);
-  let err = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) throw new Error(`${what}: element ${i} is ${got[i]} (want ${want[i]})`);
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  assert(scale > 0, `${what}: the reference is all zeros`);
-  return err / scale;
-}
+
 
 function closeNormwise(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
   const rel = normwiseError(got, want, what);
