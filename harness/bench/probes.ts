@@ -25,7 +25,7 @@ import { loadModel } from '../../src/models/registry.ts';
 import { disposeResult } from '../../src/probe/agnosticKeys.ts';
 import { sweepImage } from '../../src/tasks/featureSweep.ts';
 import { buildTask } from '../../src/tasks/registry.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext, ProbeTask } from '../../src/tasks/task.ts';
 import { parseLayers, parseTaps } from '../cli/probeCommand.ts';
 import { benchCheckpoint, type BenchDims, type BenchDType, layerCutCheckpoint, llavaVisionFlops, lmPrefillFlops, qwenVisionFlops } from './models.ts';

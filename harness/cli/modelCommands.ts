@@ -2,7 +2,7 @@
 // image + prompt) and forward (HF-named outputs from HF-named inputs, for checking kvscope against PyTorch).
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { readImage } from '../../src/io/image.ts';
-import { modelInputsFile, readModelInputs, float32Tensor } from '../../src/io/modelTensors.ts';
+import { modelInputsFile, readModelInputs, float32Tensor } from '../../src/models/modelTensors.ts';
 import { readConfig } from '../../src/io/config.ts';
 import { type TensorToWrite, writeSafetensors } from '../../src/io/safetensors.ts';
 import { loadModel } from '../../src/models/registry.ts';

@@ -11,7 +11,7 @@ import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
 import { compareRows, comparisonPlotSvg, comparisonTable } from '../../src/analysis/comparison.ts';
 import { type AgnosticKeys, findAgnosticKeys } from '../../src/probe/agnosticKeys.ts';
 import { buildTask, type TaskOptions } from '../../src/tasks/registry.ts';
-import { runProbe, type ProbeRunResult } from '../../src/tasks/runProbe.ts';
+import { runProbe, type ProbeRunResult } from '../../src/analysis/runProbe.ts';
 import { syntheticSegmentationSet } from '../../src/tasks/synthetic.ts';
 import { loadWithProgress, makeTiny } from './modelCommands.ts';
 

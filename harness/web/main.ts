@@ -77,7 +77,7 @@ function base64Of(values: Float32Array): string {
  */
 async function runModel(gpu: Gpu, checkpoint: string): Promise<ModelRun> {
   const { loadModel } = await import('../../src/models/registry.ts');
-  const { readModelInputsFrom } = await import('../../src/io/modelTensors.ts');
+  const { readModelInputsFrom } = await import('../../src/models/modelTensors.ts');
   const { urlSource } = await import('../../src/io/safetensors.ts');
   const base = new URL(checkpoint, location.href).href.replace(/\/+$/, '');
   gpu.poisonNewTensors = true; // an output a kernel leaves unwritten reads as NaN

@@ -17,7 +17,7 @@ import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from '../analysis/overlay.ts';
+import { maskOverlay, sideBySide } from './overlay.ts';
 import { concatRows, gatherRows } from '../ops/rows.ts';
 import { kmeans, type KmeansResult } from '../probe/kmeans.ts';
 import { CosegAccumulator, type CosegImageScore, type EmptyJaccard } from '../probe/metrics/jaccard.ts';

@@ -5,7 +5,7 @@
 // so per-image PCK (mean over pairs, all categories pooled: the headline) and per-point PCK come out exactly.
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { matchesOverlay } from '../analysis/overlay.ts';
+import { matchesOverlay } from './overlay.ts';
 import type { FeatureMap } from '../capture/features.ts';
 import { Stage } from '../gpu/stage.ts';
 import { correspondence } from '../probe/correspondence.ts';

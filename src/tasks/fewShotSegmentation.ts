@@ -14,7 +14,7 @@ import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from '../analysis/overlay.ts';
+import { maskOverlay, sideBySide } from './overlay.ts';
 import { concatRows, gatherRows } from '../ops/rows.ts';
 import { logisticRegression, type LogisticRegressionOptions, predict } from '../probe/logisticRegression.ts';
 import { type BinaryIouCounts, episodeIou, episodeMask, FewShotIouAccumulator } from '../probe/metrics/iou.ts';

@@ -15,7 +15,7 @@ import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from '../analysis/overlay.ts';
+import { maskOverlay, sideBySide } from './overlay.ts';
 import type { MultimodalModel } from '../models/model.ts';
 import { featureGather } from '../ops/featureGather.ts';
 import { concatRows } from '../ops/rows.ts';

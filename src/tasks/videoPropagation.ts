@@ -14,7 +14,7 @@ import type { FeatureMap } from '../capture/features.ts';
 import { pixelsToCells } from '../capture/gridPixels.ts';
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from '../analysis/overlay.ts';
+import { maskOverlay, sideBySide } from './overlay.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { DINO_PROPAGATION, labelPropagation, type LabelPropagationOptions, oneHotLabels } from '../probe/labelPropagation.ts';

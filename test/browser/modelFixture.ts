@@ -4,7 +4,7 @@
 // Usage: deno run -A test/browser/modelFixture.ts [dir]  (default out/browser-tiny-ov)
 import { benchInputs, benchPicture } from '../../harness/bench/models.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
-import { float32Tensor, modelInputsFile, readModelInputs } from '../../src/io/modelTensors.ts';
+import { float32Tensor, modelInputsFile, readModelInputs } from '../../src/models/modelTensors.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';

@@ -4,7 +4,7 @@ import { forwardCommand, makeTiny, preprocessCommand } from '../../harness/cli/m
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { decode } from '../../src/gpu/dtype.ts';
 import { readImage } from '../../src/io/image.ts';
-import { readModelInputs } from '../../src/io/modelTensors.ts';
+import { readModelInputs } from '../../src/models/modelTensors.ts';
 import { fileSource, SafetensorsFile } from '../../src/io/safetensors.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';

@@ -1,4 +1,4 @@
-// keyConsistency on the GPU against its float64 reference (awkward sizes, zero keys), and the property it exists
+// keyConsistency (shaders/key_consistency.wgsl) on the GPU against its float64 reference (awkward sizes, zero keys), and the property it exists
 // for: a planted input-agnostic position scores near 1, input-dependent ones near 0.
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Stage } from '../../src/gpu/stage.ts';

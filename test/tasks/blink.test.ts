@@ -13,7 +13,7 @@ import {
 } from '../../src/tasks/blink.ts';
 import type { BlinkQuestion } from '../../src/tasks/datasets/blink.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import { SeededRandom, syntheticSegmentationSet } from '../../src/tasks/synthetic.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';

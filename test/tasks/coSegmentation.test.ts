@@ -13,7 +13,7 @@ import { MSRC_CLASSES, MSRC_PAIRED_PNG_LAYOUT, MsrcLabelReader } from '../../src
 import { denoFileTree, IMAGE_CODEC } from '../../src/tasks/datasets/dataset.ts';
 import { cosegRows, cosegSet, cosegSetStats, msrcTask, syntheticCosegTask } from '../../src/tasks/coSegmentation.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
 import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';

@@ -9,7 +9,7 @@ import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { pairPck, type Point } from '../../src/probe/metrics/pck.ts';
 import { aggregateCorrespondence, type CorrespondencePair, evaluatePair, spairTask, syntheticCorrespondenceTask } from '../../src/tasks/correspondence.ts';
 import { statKey, sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import { type Affine, applyAffine, invertAffine, syntheticCorrespondencePairs } from '../../src/tasks/synthetic.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';

@@ -10,7 +10,7 @@ import { LlavaModel } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { fewShotEpisode, fewShotEpisodeStats, fewShotRows, pascal5iTask, syntheticFewShotTask } from '../../src/tasks/fewShotSegmentation.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
 import { encodePng } from '../../src/io/image.ts';

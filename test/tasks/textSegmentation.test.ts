@@ -12,7 +12,7 @@ import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { disposeResult } from '../../src/probe/agnosticKeys.ts';
 import { SemanticIouAccumulator } from '../../src/probe/metrics/iou.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext, ProbeTask } from '../../src/tasks/task.ts';
 import {
   imagenetSTask, otsuThreshold, paintCells, promptSuffixLength, referringRows, referringSampleStats, semanticImageStats, semanticRows,

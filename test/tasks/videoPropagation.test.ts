@@ -14,7 +14,7 @@ import type { LabelMap } from '../../src/probe/metrics/iou.ts';
 import { propagateVideo } from '../../src/probe/ref/labelPropagation.ts';
 import { bilinearUpsample } from '../../src/probe/ref/upsample.ts';
 import { statKey, sumStats } from '../../src/tasks/resultsLog.ts';
-import { runProbe } from '../../src/tasks/runProbe.ts';
+import { runProbe } from '../../src/analysis/runProbe.ts';
 import { SeededRandom, syntheticVideo } from '../../src/tasks/synthetic.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import {

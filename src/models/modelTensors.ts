@@ -4,8 +4,8 @@
 // outputs `logits` [1, S, vocab], `past_key_values.{i}.key|value` [1, kv_heads, S, head_dim], `image_features`,
 // `vision_hidden`.
 import { decode } from '../gpu/dtype.ts';
-import type { ModelInputs } from '../models/model.ts';
-import { type ByteSource, fileSource, SafetensorsError, SafetensorsFile, type TensorInfo, type TensorToWrite, writeSafetensors } from './safetensors.ts';
+import type { ModelInputs } from './model.ts';
+import { type ByteSource, fileSource, SafetensorsError, SafetensorsFile, type TensorInfo, type TensorToWrite, writeSafetensors } from '../io/safetensors.ts';
 
 async function readInts(f: SafetensorsFile, t: TensorInfo): Promise<number[]> {
   const bytes = await f.source.read(t.offset, t.byteLength);

@@ -1,9 +1,9 @@
 // Run a probe task over its samples with resume (samples already in the run's samples.jsonl are skipped), a
 // progress bar, and at the end results.jsonl, results.md and the SVG plots.
-import { writeReport } from '../analysis/report.ts';
-import { progressBar } from './progress.ts';
-import { ResultsLog, type ResultRow, sumStats } from './resultsLog.ts';
-import type { ProbeContext, ProbeTask } from './task.ts';
+import { writeReport } from './report.ts';
+import { progressBar } from '../tasks/progress.ts';
+import { ResultsLog, type ResultRow, sumStats } from '../tasks/resultsLog.ts';
+import type { ProbeContext, ProbeTask } from '../tasks/task.ts';
 
 export interface ProbeRunResult {
   rows: ResultRow[];
