@@ -33,6 +33,7 @@ count out/browser-test.log '^browser kernels: [0-9]+ passed, [0-9]+ failed' 'bro
 echo "== chromium (SwiftShader) model forward vs Deno (llvmpipe) =="
 node test/browser/model.browser.mjs 2>&1 | tee out/browser-model.log
 count out/browser-model.log '^browser model: [0-9]+ passed, [0-9]+ failed' 'browser model'
+echo "== chromium (SwiftShader) KV cache explorer =="; node test/browser/explorer.browser.mjs 2>&1 | tee out/browser-explorer.log; count out/browser-explorer.log '^browser explorer: [0-9]+ passed, [0-9]+ failed' 'browser explorer'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 // Browser entry: adapter report (the doctor view) and the kernel test table run against the float64
 // references, exactly as test/ops/kernels.test.ts runs it in Deno. `?run=kernels` starts the tests at load and
 // publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs; `?run=model` runs a model
-// forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs.
+// forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs;
+// `?view=explorer` opens the KV cache explorer (harness/web/explorer.ts).
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { setShaderSource } from '../../src/gpu/kernel.ts';
 import { allCases as opCases } from '../../test/ops/cases/index.ts';
@@ -112,6 +113,13 @@ async function main(): Promise<void> {
     $('report').innerHTML = `<p class="fail">${esc((e as Error).message)}</p>`;
     window.__kvscopeResults = { adapter: '', results: [], error: (e as Error).message };
     window.__kvscopeModel = { adapter: '', error: `no WebGPU: ${(e as Error).message}` };
+    window.__kvscopeExplorer = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, queries: 0 };
+    return;
+  }
+  // `?view=explorer`: the KV cache explorer (harness/web/explorer.ts) replaces the doctor page
+  if (new URLSearchParams(location.search).get('view') === 'explorer') {
+    const { startExplorer } = await import('./explorer.ts');
+    startExplorer(gpu, document.body, new URLSearchParams(location.search));
     return;
   }
   $('report').innerHTML = report(gpu);
