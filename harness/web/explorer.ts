@@ -84,10 +84,15 @@ function base64Of(values: Float32Array): string {
   return btoa(text);
 }
 
-/** Score s ∈ [−1, 1] as an overlay colour: red for s > 0, blue for s < 0, opacity ∝ |s|. */
-function heatColour(s: number): string {
-  const a = Math.min(1, Math.abs(s)) * 0.8;
-  return s >= 0 ? `rgba(230, 30, 30, ${a.toFixed(3)})` : `rgba(30, 80, 230, ${a.toFixed(3)})`;
+/**
+ * Score s as an overlay colour on the range [lo, hi] of the other cells' scores: the most similar cell is opaque
+ * red, the least similar transparent (a random or early-layer model has every cosine positive, so an absolute
+ * scale would paint everything alike); negative scores stay blue.
+ */
+function heatColour(s: number, lo: number, hi: number): string {
+  if (s < 0) return `rgba(30, 80, 230, ${(Math.min(1, -s) * 0.8).toFixed(3)})`;
+  const t = hi > lo ? (s - Math.max(lo, 0)) / (hi - Math.max(lo, 0)) : 1;
+  return `rgba(230, 30, 30, ${(Math.max(0, Math.min(1, t)) * 0.85).toFixed(3)})`;
 }
 
 const HTML = `
@@ -264,12 +269,21 @@ export function startExplorer(gpu: Gpu, root: HTMLElement, params: URLSearchPara
     g.imageSmoothingEnabled = false;
     g.drawImage(pic, 0, 0, canvas.width, canvas.height);
     g.lineWidth = 1;
+    // the range of the other valid cells' scores, for the colour scale
+    let lo = Infinity, hi = -Infinity;
+    if (scores) {
+      for (let i = 0; i < fm.valid.length; i++) {
+        if (!fm.valid[i] || i === cell) continue;
+        lo = Math.min(lo, scores[i]);
+        hi = Math.max(hi, scores[i]);
+      }
+    }
     for (let i = 0; i < fm.valid.length; i++) {
       if (!fm.valid[i]) continue;
       const [x0, y0, x1, y1] = fm.rects.subarray(i * 4, i * 4 + 4);
       const r = [x0 * scale, y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale] as const;
       if (scores) {
-        g.fillStyle = heatColour(scores[i]);
+        g.fillStyle = i === cell ? 'rgba(230, 30, 30, 0.85)' : heatColour(scores[i], lo, hi);
         g.fillRect(...r);
       }
       g.strokeStyle = i === cell ? 'rgba(255, 255, 0, 1)' : 'rgba(255, 255, 255, 0.35)';
@@ -300,7 +314,7 @@ export function startExplorer(gpu: Gpu, root: HTMLElement, params: URLSearchPara
     let lo = Infinity, hi = -Infinity;
     fm.valid.forEach((v, i) => { if (v && i !== c) { lo = Math.min(lo, got[i]); hi = Math.max(hi, got[i]); } });
     cellEl.textContent = `cell (${Math.floor(c / fm.cols)}, ${c % fm.cols}) of ${state.tap}: cos with the other cells in ` +
-      `[${lo.toFixed(3)}, ${hi.toFixed(3)}] (red > 0, blue < 0) · ${state.scoreMs.toFixed(1)} ms`;
+      `[${lo.toFixed(3)}, ${hi.toFixed(3)}] (red: most similar, scaled over the other cells; blue < 0) · ${state.scoreMs.toFixed(1)} ms`;
     draw();
   }
 
