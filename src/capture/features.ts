@@ -133,21 +133,27 @@ async function visionFeatures(result: ForwardResult, span: ImageSpan, image: num
     const positions = Array.from(cells.tokenIndex, (t) => (t < 0 ? NO_TOKEN : tilesBefore * per + span.tokens[t].row * span.baseGrid!.cols + span.tokens[t].col));
     return await gather(gpu, src, positions, undefined, { tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
   }
-  // Qwen: patch grid = 2× the merged grid; rects split each merged cell in four
+  // Qwen: patch grid = m× the merged grid (m = spatial merge size, read off the tap: rows = m² · merged tokens);
+  // rects split each merged cell in m × m
   const merged = gridCells(span, 'main');
-  const rows = merged.rows * 2, cols = merged.cols * 2;
-  const patchesBefore = result.spans.images.slice(0, image).reduce((a, s) => a + 4 * s.grid.rows * s.grid.cols, 0);
+  const mergedTotal = result.spans.images.reduce((a, s) => a + s.grid.rows * s.grid.cols, 0);
+  const m = Math.round(Math.sqrt(src.rows / mergedTotal));
+  if (m < 1 || m * m * mergedTotal !== src.rows) {
+    throw new Error(`features: ${tap} has ${src.rows} rows, not a square multiple of the ${mergedTotal} merged image tokens of the forward`);
+  }
+  const rows = merged.rows * m, cols = merged.cols * m;
+  const patchesBefore = result.spans.images.slice(0, image).reduce((a, s) => a + m * m * s.grid.rows * s.grid.cols, 0);
   const positions: number[] = [];
   const rects = new Float32Array(rows * cols * 4).fill(NaN);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const m = (r >> 1) * merged.cols + (c >> 1);
-      const ok = merged.tokenIndex[m] >= 0;
+      const cell = Math.floor(r / m) * merged.cols + Math.floor(c / m);
+      const ok = merged.tokenIndex[cell] >= 0;
       positions.push(ok ? patchesBefore + r * cols + c : NO_TOKEN);
       if (ok) {
-        const [x0, y0, x1, y1] = merged.rects.subarray(m * 4, m * 4 + 4);
-        const hx = (x1 - x0) / 2, hy = (y1 - y0) / 2;
-        rects.set([x0 + (c & 1) * hx, y0 + (r & 1) * hy, x0 + ((c & 1) + 1) * hx, y0 + ((r & 1) + 1) * hy], (r * cols + c) * 4);
+        const [x0, y0, x1, y1] = merged.rects.subarray(cell * 4, cell * 4 + 4);
+        const hx = (x1 - x0) / m, hy = (y1 - y0) / m, i = c % m, j = r % m;
+        rects.set([x0 + i * hx, y0 + j * hy, x0 + (i + 1) * hx, y0 + (j + 1) * hy], (r * cols + c) * 4);
       }
     }
   }
