@@ -4,7 +4,7 @@
 // token→pixel map already places every token on the unpadded grid. Nothing is read back to the CPU.
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
-import type { ForwardResult, ImageSpan, TapName } from '../models/model.ts';
+import type { FeatureMap, ForwardResult, ImageSpan, TapName } from '../models/model.ts';
 import { featureGather, NO_TOKEN } from '../ops/featureGather.ts';
 import { parseTap } from './taps.ts';
 
@@ -19,23 +19,8 @@ export interface FeatureRequest {
   grid?: GridChoice;
 }
 
-export interface FeatureMap {
-  tap: TapName;
-  image: number;
-  grid: GridChoice;
-  rows: number;
-  cols: number;
-  dim: number;
-  /** [rows, cols, dim] f32 on the GPU; zeros where `valid` is 0. */
-  features: Tensor<'f32'>;
-  /** 1 where the cell holds a token (host copy; small). */
-  valid: Uint8Array;
-  /** Per cell [x0, y0, x1, y1) in original-image pixels (NaN for cells without a token). */
-  rects: Float32Array;
-  imageSize: { height: number; width: number };
-  /** Free the GPU storage of `features`. */
-  dispose(): void;
-}
+/** Defined with the model contract (models/model.ts) so encoders below the capture layer produce it too. */
+export type { FeatureMap };
 
 /**
  * The token kind that lies on a grid: 'base' for the base grid; for the main grid 'grid', except an image without

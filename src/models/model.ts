@@ -28,6 +28,30 @@ export interface ImageTokenPlace {
   rect: readonly [number, number, number, number];
 }
 
+/**
+ * Features of one image on a patch grid: [rows, cols, dim] f32 on the GPU, a validity mask and each cell's pixel
+ * rectangle in the original image. Capture (`features()`) produces it from the KV cache and taps; the standalone
+ * SigLIP encoder produces it directly; the probes consume it.
+ */
+export interface FeatureMap {
+  tap: TapName;
+  image: number;
+  /** 'main' (anyres crop grid / Qwen merged grid / an encoder's own grid) or 'base' (LLaVA's base tile). */
+  grid: 'main' | 'base';
+  rows: number;
+  cols: number;
+  dim: number;
+  /** [rows, cols, dim] f32 on the GPU; zeros where `valid` is 0. */
+  features: Tensor<'f32'>;
+  /** 1 where the cell holds a token (host copy; small). */
+  valid: Uint8Array;
+  /** Per cell [x0, y0, x1, y1) in original-image pixels (NaN for cells without a token). */
+  rects: Float32Array;
+  imageSize: { height: number; width: number };
+  /** Free the GPU storage of `features`. */
+  dispose(): void;
+}
+
 /** One image's run of tokens in the sequence. */
 export interface ImageSpan {
   image: number;

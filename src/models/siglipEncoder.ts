@@ -7,7 +7,7 @@
 // on the g×g patch grid, each cell's rectangle in the original image's pixels (the pixels its patch sees; when
 // patch_size does not divide image_size the conv drops the trailing pixels, and the rects end short of the edge).
 import type { Gpu } from '../gpu/device.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import type { FeatureMap } from './model.ts';
 import { parseSiglipEncoderConfig, type SiglipVisionConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import { checkRgbImage } from '../io/rgbImage.ts';
@@ -80,25 +80,6 @@ async function readPreprocessing(location: CheckpointLocation, cfg: SiglipVision
   };
 }
 
-/**
- * Features on the encoder's patch grid: [rows, cols, dim] on the GPU, every cell valid, each cell's rectangle in the
- * original image's pixels. The same shape as capture's FeatureMap (which this satisfies), defined here so the model
- * layer does not depend on the capture layer.
- */
-export interface PatchGridFeatures {
-  tap: string;
-  image: number;
-  grid: 'main' | 'base';
-  rows: number;
-  cols: number;
-  dim: number;
-  features: Tensor<'f32'>;
-  valid: Uint8Array;
-  rects: Float32Array;
-  imageSize: { height: number; width: number };
-  dispose(): void;
-}
-
 export class SiglipEncoder {
   readonly name = 'siglip';
 
@@ -149,7 +130,7 @@ export class SiglipEncoder {
   }
 
   /** The image's patch-grid features: the last encoder layer's output (no post_layernorm), [g, g, hidden]. */
-  async features(img: RgbImage): Promise<PatchGridFeatures> {
+  async features(img: RgbImage): Promise<FeatureMap> {
     const cfg = this.config;
     const out = await this.tower.forward(this.preprocess(img), { hiddenStates: [cfg.num_hidden_layers], dropCls: false });
     const g = Math.floor(cfg.image_size / cfg.patch_size);
