@@ -6,45 +6,25 @@
 // [−1, 1], 0 where no token, and equal within TOL to a float64 host cosine computed here from the feature map the
 // page also publishes. Then the errors: a folder missing its weights and a URL without a checkpoint must show an
 // error on the page. Saves out/browser-explorer.png; prints `browser explorer: N passed, M failed`.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { checkList, runModelFixture, startSession } from './chromium.mjs';
 
-const CHROMIUM = process.env.KVSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-// the launch flags of test/browser/kernels.browser.mjs (see there for why each is needed)
-const FLAGS = [
-  '--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--metrics-recording-only',
-];
 const DIR = 'out/browser-tiny-ov';
 // GPU cosine (f32 unit rows + matmul) vs float64 host cosine of the same f32 features: |gpu − host| ≤ TOL.
 // The clicked cell against itself: |s − 1| ≤ SELF_TOL (the brief's bound). Measured: printed per tap.
 const TOL = 1e-5, SELF_TOL = 1e-5;
 const WAIT = { timeout: 5 * 60_000, polling: 200 };
 
-let passed = 0, failed = 0;
-function check(name, ok, detail) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-  if (ok) passed++; else failed++;
-}
-function finish() {
-  console.log(`browser explorer: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
+const { check, finish } = checkList('browser explorer');
 
 // 1. the checkpoint: reuse the model fixture's, or have Deno write it
 const needed = ['config.json', 'model.safetensors', 'tokenizer.json', 'preprocessor_config.json'];
 if (!needed.every((f) => existsSync(join(DIR, f)))) {
-  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', NO_COLOR: '1' };
-  const deno = spawnSync('node_modules/.bin/deno', ['run', '-A', '--config', 'deno.json', 'test/browser/modelFixture.ts', DIR], { env, encoding: 'utf8', timeout: 10 * 60_000 });
-  process.stdout.write(deno.stdout ?? '');
-  if (deno.status !== 0) {
-    process.stdout.write(deno.stderr ?? '');
-    check('deno fixture (tiny checkpoint)', false, `exit ${deno.status ?? deno.signal ?? deno.error?.message}`);
+  const fixtureError = runModelFixture(DIR);
+  if (fixtureError) {
+    check('deno fixture (tiny checkpoint)', false, fixtureError);
     finish();
   }
 }
@@ -98,18 +78,15 @@ async function clickAndCheck(page, label, pick) {
 }
 
 // 2. the browser
-const server = await createServer({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
-await server.listen();
-const base = `http://127.0.0.1:${server.httpServer.address().port}/harness/web/index.html`;
-const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
 const badFolder = mkdtempSync(join(tmpdir(), 'kvscope-bad-checkpoint-'));
 copyFileSync(join(DIR, 'config.json'), join(badFolder, 'config.json')); // a config, but no weights
-let browser;
+let session;
 try {
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  session = await startSession();
 } catch (e) {
-  check('start Chromium', false, `${CHROMIUM}: ${e.message.split('\n')[0]} (install Debian's chromium: scripts/setup.sh)`);
+  check('start Chromium', false, e.message);
 }
+const { base, browser } = session ?? {};
 try {
   if (browser) {
     const page = await browser.newPage();
@@ -157,9 +134,7 @@ try {
 } catch (e) {
   check('page', false, e.message.split('\n')[0]);
 } finally {
-  await browser?.close();
-  await server.close();
-  rmSync(profile, { recursive: true, force: true });
+  await session?.close();
   rmSync(badFolder, { recursive: true, force: true });
 }
 finish();

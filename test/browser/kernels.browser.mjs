@@ -1,38 +1,19 @@
 // The kernel test table in Chromium (SwiftShader WebGPU), driven by Playwright: starts Vite on loopback, opens
 // the app with ?run=kernels, prints one line per case and `browser kernels: N passed, M failed`.
 // Also saves a screenshot of the doctor page to out/browser-doctor.png.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { mkdirSync } from 'node:fs';
+import { FLAGS, startSession } from './chromium.mjs';
 
-const CHROMIUM = process.env.KVSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-// WebGPU on Linux is behind --enable-unsafe-webgpu (the only flag the adapter needs here, as root with --no-sandbox:
-// Chromium 156 then falls back to SwiftShader by itself; without it navigator.gpu exists but requestAdapter gives
-// null). The Vulkan/ANGLE/adapter flags only pin that choice. The rest keeps Chromium off the network and out of
-// the user's profile.
-const FLAGS = [
-  '--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--metrics-recording-only',
-];
-
-const server = await createServer({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
-await server.listen();
-const addr = server.httpServer.address();
-const base = `http://127.0.0.1:${addr.port}/harness/web/index.html`;
-const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
-let browser;
-let code = 1;
+let session;
 try {
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  session = await startSession();
 } catch (e) {
-  console.log(`browser kernels: could not start Chromium at ${CHROMIUM}: ${e.message.split('\n')[0]} (install Debian's chromium: scripts/setup.sh)`);
+  console.log(`browser kernels: ${e.message}`);
   console.log('browser kernels: 0 passed, 1 failed');
-  await server.close();
   process.exit(1);
 }
+const { base, browser } = session;
+let code = 1;
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
@@ -59,8 +40,6 @@ try {
   mkdirSync('out', { recursive: true });
   await doctor.screenshot({ path: 'out/browser-doctor.png', fullPage: true });
 } finally {
-  await browser.close();
-  await server.close();
-  rmSync(profile, { recursive: true, force: true });
+  await session.close();
 }
 process.exit(code);

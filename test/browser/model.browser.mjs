@@ -3,43 +3,22 @@
 // its own GPU outputs to out/browser-tiny-ov/; Vite serves the repo on loopback; the app with
 // ?run=model&checkpoint=/out/browser-tiny-ov/ loads the checkpoint over HTTP (Range reads), runs the forward and
 // publishes all rows of logits and layer 0's V; this script compares them and prints `browser model: N passed, M failed`.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { checkList, runModelFixture, startSession } from './chromium.mjs';
 
-const CHROMIUM = process.env.KVSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-// the launch flags of test/browser/kernels.browser.mjs (see there for why each is needed)
-const FLAGS = [
-  '--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--metrics-recording-only',
-];
 const DIR = 'out/browser-tiny-ov';
 // Two WebGPU implementations running the same WGSL differ only in float rounding (FMA contraction, exp/tanh,
 // reduction order inside their compilers): normwise max |browser − deno| ≤ TOL · max |deno| per tensor.
 // Measured (SwiftShader vs llvmpipe): logits 3.7e-7, layer-0 V 3.0e-7; TOL leaves > 25×.
 const TOL = 1e-5;
 
-let passed = 0, failed = 0;
-function check(name, ok, detail) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-  if (ok) passed++; else failed++;
-}
-function finish() {
-  console.log(`browser model: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
+const { check, finish } = checkList('browser model');
 
 // 1. the Deno side: checkpoint, inputs, llvmpipe outputs
-const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', NO_COLOR: '1' };
-const deno = spawnSync('node_modules/.bin/deno', ['run', '-A', '--config', 'deno.json', 'test/browser/modelFixture.ts', DIR], { env, encoding: 'utf8', timeout: 10 * 60_000 });
-process.stdout.write(deno.stdout ?? '');
-if (deno.status !== 0) {
-  process.stdout.write(deno.stderr ?? '');
-  check('deno fixture (checkpoint, inputs, llvmpipe outputs)', false, `exit ${deno.status ?? deno.signal ?? deno.error?.message}`);
+const fixtureError = runModelFixture(DIR);
+if (fixtureError) {
+  check('deno fixture (checkpoint, inputs, llvmpipe outputs)', false, fixtureError);
   finish();
 }
 
@@ -99,19 +78,14 @@ const want = readSafetensors(join(DIR, 'deno-outputs.safetensors'));
 console.log(`deno outputs from: ${want.metadata.device ?? '(unnamed device)'}`);
 
 // 2. the browser side
-const server = await createServer({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
-await server.listen();
-const base = `http://127.0.0.1:${server.httpServer.address().port}/harness/web/index.html`;
-const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
-let browser;
+let session;
 try {
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  session = await startSession();
 } catch (e) {
-  check('start Chromium', false, `${CHROMIUM}: ${e.message.split('\n')[0]} (install Debian's chromium: scripts/setup.sh)`);
-  await server.close();
-  rmSync(profile, { recursive: true, force: true });
+  check('start Chromium', false, e.message);
   finish();
 }
+const { base, browser } = session;
 let res;
 try {
   const page = await browser.newPage();
@@ -122,9 +96,7 @@ try {
 } catch (e) {
   res = { adapter: '', error: `page: ${e.message.split('\n')[0]}` };
 } finally {
-  await browser.close();
-  await server.close();
-  rmSync(profile, { recursive: true, force: true });
+  await session.close();
 }
 
 // 3. compare
