@@ -45,3 +45,10 @@ export function normwiseError(got: ArrayLike<number>, want: ArrayLike<number>, w
   assert(scale > 0, `${what}: the reference is all zeros`);
   return err / scale;
 }
+
+/** normwiseError ≤ rel, else an error naming `what` and both numbers; returns the measured error. */
+export function assertNormwise(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string): number {
+  const e = normwiseError(got, want, what);
+  if (!(e <= rel)) throw new Error(`${what}: normwise error ${e.toExponential(3)} over ${rel}`);
+  return e;
+}

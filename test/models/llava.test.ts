@@ -23,7 +23,8 @@ import { llavaForwardRef, llavaGreedyRef, type LlavaRefResult, type LlavaRefWeig
 import { tinyLlavaOnevisionConfig, writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { parseConfig } from '../../src/io/config.ts';
 import { Weights } from '../../src/models/weights.ts';
-import { assert, assertEquals, assertRejects, assertThrows, normwiseError } from '../gpu/assert.ts';
+import { assert, assertEquals, assertNormwise, assertRejects, assertThrows } from '../gpu/assert.ts';
+import { testPicture } from './testPicture.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a kernel leaves unwritten reads as NaN
@@ -34,26 +35,6 @@ globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: tr
 // f32 GPU vs float64 reference, normwise: max |got − want| ≤ REL · max |want| per compared tensor (as ggml's
 // test-backend-ops). Measured on llvmpipe (printed by each test): ≤ 9.4e-7 everywhere; REL leaves > 10×.
 const REL = 1e-5;
-
-function closeNormwise(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
-  const rel = normwiseError(got, want, what);
-  if (!(rel <= REL)) throw new Error(`${what}: normwise error ${rel.toExponential(3)} over ${REL}`);
-  return rel;
-}
-
-/** A deterministic test picture: gradients plus a checker, so tiles and crops differ. */
-function picture(height: number, width: number, seed: number): RgbImage {
-  const data = new Uint8Array(height * width * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      data[o] = (x * 255 / width + seed * 40) & 255;
-      data[o + 1] = (y * 255 / height + ((x >> 2) + (y >> 2)) % 2 * 60) & 255;
-      data[o + 2] = (x * y + seed * 17) & 255;
-    }
-  }
-  return { width, height, data, source: `picture ${height}×${width}` };
-}
 
 interface Fixture<C> {
   dir: string;
@@ -107,7 +88,7 @@ async function compareStages<C extends LlavaOnevisionConfig | LlavaNextConfig>(f
   const ref = llavaForwardRef(f.ref, f.cfg, inputs);
   const read = async (name: string) => (await res.taps.get(name)!.read()) as Float32Array;
   const errs: string[] = [];
-  const check = (got: ArrayLike<number>, want: HostTensor, what: string) => errs.push(`${what} ${closeNormwise(got, want.data, `${label} ${what}`).toExponential(1)}`);
+  const check = (got: ArrayLike<number>, want: HostTensor, what: string) => errs.push(`${what} ${assertNormwise(got, want.data, REL, `${label} ${what}`).toExponential(1)}`);
   assertEquals(ref.visionLayers.length, visionLayers, 'vision layers run');
   for (let i = 0; i < visionLayers; i++) check(await read(`vision.layers.${i}.out`), ref.visionLayers[i], `vision.layers.${i}`);
   check(await read('vision.out'), ref.visionFeatures, 'vision.out');
@@ -157,7 +138,7 @@ function checkSpans(r: ForwardResult, imageToken: number, label: string): void {
 }
 
 Deno.test({ name: 'OneVision: a 30×100 image unpads (rows 1..2 of the 4×8 crop grid); every stage matches the reference', ...opts, async fn() {
-  const img = picture(30, 100, 1);
+  const img = testPicture(30, 100, 1);
   const layout = anyresLayout({ height: 30, width: 100 }, llavaPackingSpec(ov.cfg, 1));
   assert(layout.window.rowStart > 0 && layout.unpadded.height < layout.gridRows * 2, `unpadding happens: ${JSON.stringify(layout.window)}`);
   assertEquals(layout.final, layout.unpadded, 'no downscale');
@@ -178,7 +159,7 @@ Deno.test({ name: 'OneVision: an 84×112 image (3×4 crops) takes the anyres_max
   const layout = anyresLayout({ height: 84, width: 112 }, llavaPackingSpec(ov.cfg, 1));
   assertEquals([layout.gridRows, layout.gridCols, layout.tiles], [3, 4, 13], 'pinpoint 84×112');
   assertEquals([layout.unpadded, layout.final], [{ height: 6, width: 8 }, { height: 5, width: 6 }], 'downscaled grid');
-  const inputs = inputsFor(ov, [picture(84, 112, 2)], 'Describe.');
+  const inputs = inputsFor(ov, [testPicture(84, 112, 2)], 'Describe.');
   const { gpu: res, ref } = await compareStages(ov, inputs, 'onevision 84×112');
   assertEquals(ref.packed.shape[0], 4 + 5 * 7, 'image tokens');
   checkSpans(res, ov.cfg.image_token_index, 'onevision 84×112');
@@ -187,7 +168,7 @@ Deno.test({ name: 'OneVision: an 84×112 image (3×4 crops) takes the anyres_max
 } });
 
 Deno.test({ name: 'OneVision: two images in one prompt get one tile and one newline each', ...opts, async fn() {
-  const inputs = inputsFor(ov, [picture(40, 30, 3), picture(20, 50, 4)], 'Compare.');
+  const inputs = inputsFor(ov, [testPicture(40, 30, 3), testPicture(20, 50, 4)], 'Compare.');
   assertEquals(inputs.pixelValues!.shape[0], 2, 'one tile per image');
   const { gpu: res } = await compareStages(ov, inputs, 'onevision 2 images');
   assertEquals(res.spans.images.map((s) => s.length), [5, 5], '2×2 tokens + newline each');
@@ -196,7 +177,7 @@ Deno.test({ name: 'OneVision: two images in one prompt get one tile and one newl
 } });
 
 Deno.test({ name: 'NeXt: CLIP feature layer −2 (of 3), CLS dropped, 45×60 image on the 56×56 pinpoint; stages, greedy', ...opts, async fn() {
-  const inputs = inputsFor(next, [picture(45, 60, 5)], 'What is this?');
+  const inputs = inputsFor(next, [testPicture(45, 60, 5)], 'What is this?');
   assertEquals(inputs.inputIds[0], 128000, 'BOS from the tokenizer');
   assertEquals(next.model.tower.layerCount, 2, 'only layers 0..1 are loaded and run for hidden_states[-2]');
   const { gpu: res, ref } = await compareStages(next, inputs, 'next 45×60');
@@ -213,7 +194,7 @@ Deno.test({ name: 'NeXt with vision_feature_layer [-2, 0]: hidden states concate
   const dir = `${tmp}/next-list`;
   const f = await fixture(dir, await writeTinyLlavaNext(dir, { seed: 13, dtype: 'F32', visionFeatureLayer: [-2, 0] }));
   assertEquals(f.model.featureLayers, [2, 0], 'hidden_states indices');
-  const inputs = inputsFor(f, [picture(50, 30, 6)], 'And this?');
+  const inputs = inputsFor(f, [testPicture(50, 30, 6)], 'And this?');
   const { gpu: res, ref } = await compareStages(f, inputs, 'next [-2, 0]');
   assertEquals(ref.visionFeatures.shape[1], 2 * 48, 'two hidden states side by side');
   disposeResult(res);
@@ -221,12 +202,12 @@ Deno.test({ name: 'NeXt with vision_feature_layer [-2, 0]: hidden states concate
 } });
 
 Deno.test({ name: 'prefill = the hand-built forward (template, tokenizer, processor); the prefix span', ...opts, async fn() {
-  const img = picture(45, 60, 5);
+  const img = testPicture(45, 60, 5);
   const inputs = inputsFor(next, [img], 'What is this?');
   const a = await next.model.prefill({ images: [img], prompt: 'What is this?', logits: 'all' });
   assertEquals(a.inputIds, [...inputs.inputIds], 'prefill ids');
   const b = await next.model.forward(inputs, { logits: 'all' });
-  closeNormwise(await a.logits.read(), Float64Array.from(await b.logits.read()), 'prefill vs forward logits');
+  assertNormwise(await a.logits.read(), Float64Array.from(await b.logits.read()), REL, 'prefill vs forward logits');
   const withPrefix = await next.model.prefill({ images: [img], prompt: 'What is this?', prefix: 'Look closely. ' });
   const [p0, p1] = withPrefix.spans.prefix!;
   const prefixIds = next.tokenizer.encode('Look closely. ', { addSpecialTokens: false });
@@ -236,7 +217,7 @@ Deno.test({ name: 'prefill = the hand-built forward (template, tokenizer, proces
 } });
 
 Deno.test({ name: 'a token count that does not match the image features is an error naming both counts', ...opts, async fn() {
-  const inputs = inputsFor(ov, [picture(30, 100, 1)], 'Hi');
+  const inputs = inputsFor(ov, [testPicture(30, 100, 1)], 'Hi');
   const n = inputs.inputIds.filter((id) => id === ov.cfg.image_token_index).length;
   const fewer = inputs.inputIds.filter((id, i) => !(id === ov.cfg.image_token_index && i === inputs.inputIds.indexOf(id)));
   await assertRejects(() => ov.model.forward({ ...inputs, inputIds: fewer }), new RegExp(`tokens: ${n - 1} .*features ${n}`), 'one image token short');

@@ -19,7 +19,8 @@ import { writeTinySiglip } from '../../src/models/tiny/tinySiglip.ts';
 import { Weights } from '../../src/models/weights.ts';
 import { sweepImage } from '../../src/tasks/featureSweep.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
-import { assert, assertEquals, assertRejects, normwiseError } from '../gpu/assert.ts';
+import { assert, assertEquals, assertNormwise, assertRejects, normwiseError } from '../gpu/assert.ts';
+import { testPicture } from './testPicture.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a kernel leaves unwritten reads as NaN
@@ -29,28 +30,6 @@ globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: tr
 
 // f32 GPU vs float64 reference, normwise: max |got − want| ≤ REL · max |want| (as the LLaVA tests).
 const REL = 1e-5;
-
-
-
-function closeNormwise(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
-  const rel = normwiseError(got, want, what);
-  if (!(rel <= REL)) throw new Error(`${what}: normwise error ${rel.toExponential(3)} over ${REL}`);
-  return rel;
-}
-
-/** A deterministic picture: gradients plus a checker. */
-function picture(height: number, width: number, seed: number): RgbImage {
-  const data = new Uint8Array(height * width * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      data[o] = (x * 255 / width + seed * 40) & 255;
-      data[o + 1] = (y * 255 / height + ((x >> 2) + (y >> 2)) % 2 * 60) & 255;
-      data[o + 2] = (x * y + seed * 17) & 255;
-    }
-  }
-  return { width, height, data, source: `picture ${height}×${width}` };
-}
 
 async function readMap(m: FeatureMap): Promise<Float32Array> {
   return (await m.features.read()) as Float32Array;
@@ -85,7 +64,7 @@ async function copyWith(src: string, dst: string, edit: Record<string, (j: Recor
   return dst;
 }
 
-const IMG = picture(31, 45, 3); // non-square: 45 wide, 31 high; squashed to 42×42
+const IMG = testPicture(31, 45, 3); // non-square: 45 wide, 31 high; squashed to 42×42
 const full = `${tmp}/siglip-full`, visionOnly = `${tmp}/siglip-vision-tensors`, bare = `${tmp}/siglip-vision-model`;
 const fullCfg = await writeTinySiglip(full, { seed: 21, withTextTower: true });
 await writeTinySiglip(visionOnly, { seed: 21 });
@@ -100,7 +79,7 @@ Deno.test({ name: 'siglip: GPU features equal the float64 reference (last layer,
   assertEquals([...map.valid], Array(9).fill(1), 'every cell valid');
   assertEquals(map.imageSize, { height: 31, width: 45 }, 'image size');
   const ref = await reference(full, enc, IMG);
-  const rel = closeNormwise(values, ref.last.data, 'f32 features');
+  const rel = assertNormwise(values, ref.last.data, REL, 'f32 features');
   // the comparison tells the choices apart: post_layernorm applied, or one layer short, are far outside REL
   const postLn = normwiseError(values, ref.postLn.data, 'vs post_layernorm');
   const short = normwiseError(values, ref.previous!.data, 'vs layer L−1');
@@ -111,7 +90,7 @@ Deno.test({ name: 'siglip: GPU features equal the float64 reference (last layer,
   await writeTinySiglip(bf, { seed: 22, withTextTower: true, dtype: 'BF16' });
   const encBf = await SiglipEncoder.load(gpu, bf);
   const got = await features(encBf, IMG);
-  const relBf = closeNormwise(got.values, (await reference(bf, encBf, IMG)).last.data, 'bf16 features');
+  const relBf = assertNormwise(got.values, (await reference(bf, encBf, IMG)).last.data, REL, 'bf16 features');
   got.map.dispose();
   encBf.dispose();
   console.log(`siglip features vs reference: f32 ${rel.toExponential(2)}, bf16 weights ${relBf.toExponential(2)} (REL ${REL}); post-LN ${postLn.toFixed(2)}, layer L−1 ${short.toFixed(2)}`);
@@ -181,7 +160,7 @@ Deno.test({ name: 'siglip: rects tile the image; with patch_size not dividing im
   const got = await features(e44, IMG);
   assertEquals([got.map.rows, got.map.cols], [3, 3], 'grid floor(44 / 14)');
   tiles(got.map, 45 * 42 / 44, 31 * 42 / 44, '44 px / patch 14');
-  closeNormwise(got.values, (await reference(dir, e44, IMG)).last.data, '44 px features');
+  assertNormwise(got.values, (await reference(dir, e44, IMG)).last.data, REL, '44 px features');
   got.map.dispose();
   e44.dispose();
 } });
