@@ -10,11 +10,11 @@ override W_DTYPE: u32 = 0u;
 @group(0) @binding(2) var<storage, read> table: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+//! include unpack16
+
 fn table_at(e: u32) -> f32 {
   if (W_DTYPE == 0u) { return bitcast<f32>(table[e]); }
-  let h = (table[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu;
-  if (W_DTYPE == 1u) { return unpack2x16float(h).x; }
-  return bitcast<f32>(h << 16u);
+  return unpack16_at(table[e >> 1u], e, W_DTYPE);
 }
 
 @compute @workgroup_size(256)

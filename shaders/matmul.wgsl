@@ -39,29 +39,22 @@ override WG: u32 = 8u;        // invocations per workgroup (along N)
 const TB: u32 = 16u;  // rows and columns of y per tile invocation (4×4 mat4x4 accumulators)
 const TN: u32 = 4u;   // weight rows per gemv invocation
 
-// one element of a packed 16-bit word: e selects the half
-fn half_at(word: u32, e: u32, dt: u32) -> f32 {
-  let h = (word >> ((e & 1u) * 16u)) & 0xffffu;
-  if (dt == 1u) { return unpack2x16float(h).x; }
-  return bitcast<f32>(h << 16u);
-}
+//! include unpack16
 
 fn w_scalar(e: u32) -> f32 {
   if (W_DTYPE == 0u) { return bitcast<f32>(w[e]); }
-  return half_at(w[e >> 1u], e, W_DTYPE);
+  return unpack16_at(w[e >> 1u], e, W_DTYPE);
 }
 
 // 4 consecutive 16-bit weights starting at element e (e % 4 == 0)
 fn w_vec_16(e: u32) -> vec4<f32> {
-  let ab = w4h[e >> 2u];
-  if (W_DTYPE == 1u) { return vec4<f32>(unpack2x16float(ab.x), unpack2x16float(ab.y)); }
-  return bitcast<vec4<f32>>(vec4<u32>(ab.x << 16u, ab.x & 0xffff0000u, ab.y << 16u, ab.y & 0xffff0000u));
+  return unpack16_vec4(w4h[e >> 2u], W_DTYPE);
 }
 
 fn bias_at(n: u32) -> f32 {
   if (params.has_bias == 0u) { return 0.0; }
   if (B_DTYPE == 0u) { return bitcast<f32>(bias[n]); }
-  return half_at(bias[n >> 1u], n, B_DTYPE);
+  return unpack16_at(bias[n >> 1u], n, B_DTYPE);
 }
 
 // y[r, n_offset + c] = v + b[n_offset + c] for the in-range (r, c)

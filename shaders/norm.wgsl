@@ -15,21 +15,16 @@ const WG: u32 = 64u;
 
 var<workgroup> red: array<f32, WG>;
 
-fn unpack_at(word: u32, e: u32, dt: u32) -> f32 {
-  if (dt == 0u) { return bitcast<f32>(word); }
-  let h = (word >> ((e & 1u) * 16u)) & 0xffffu;
-  if (dt == 1u) { return unpack2x16float(h).x; }
-  return bitcast<f32>(h << 16u);
-}
+//! include unpack16
 
 fn w_at(i: u32) -> f32 {
   if (W_DTYPE == 0u) { return bitcast<f32>(weight[i]); }
-  return unpack_at(weight[i >> 1u], i, W_DTYPE);
+  return unpack16_at(weight[i >> 1u], i, W_DTYPE);
 }
 
 fn b_at(i: u32) -> f32 {
   if (B_DTYPE == 0u) { return bitcast<f32>(bias[i]); }
-  return unpack_at(bias[i >> 1u], i, B_DTYPE);
+  return unpack16_at(bias[i >> 1u], i, B_DTYPE);
 }
 
 // Σ over the workgroup of v (every invocation gets the total)

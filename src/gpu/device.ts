@@ -3,6 +3,7 @@
 import { GpuDeviceLostError } from './errors.ts';
 import { KernelRegistry } from './kernel.ts';
 import { BufferPool } from './pool.ts';
+import { SHADERS } from './shaderList.ts';
 import { runSelfTests, type SelfTestResult } from './selfTest.ts';
 
 /** Limits requested at their adapter maximum. */
@@ -141,6 +142,9 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   if (opts.maxBindingBytes !== undefined) {
     gpu.maxBindingBytes = Math.min(gpu.maxBindingBytes, Math.max(16, Math.floor(opts.maxBindingBytes / 4) * 4));
   }
+  // every kernel compiled up front (the feature self-test shaders only where the device has the feature)
+  const optional: Record<string, GPUFeatureName> = { selftest_f16: 'shader-f16' as GPUFeatureName, selftest_subgroups: 'subgroups' as GPUFeatureName };
+  await gpu.kernels.load(SHADERS.filter((s) => !optional[s] || requiredFeatures.includes(optional[s])));
   gpu.selfTests = await runSelfTests(gpu, requiredFeatures);
   for (const t of gpu.selfTests) {
     if (t.feature === 'shader-f16') gpu.features.shaderF16 = t.passed;

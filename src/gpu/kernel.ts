@@ -54,58 +54,84 @@ function scalarOf(typeName: string, where: string): { scalar: UniformScalar; cou
   return { scalar: m[2] as UniformScalar, count: m[1] ? Number(m[1]) : 1 };
 }
 
-/** Per-device cache of parsed shaders and pipelines. */
+/** `//! include NAME` lines: replaced by shaders/include/NAME.wgsl (once per shader, nested includes allowed). */
+const INCLUDE = /^[ \t]*\/\/! include ([A-Za-z0-9_]+)[ \t]*$/gm;
+
+async function expandIncludes(name: string, code: string, seen = new Set<string>()): Promise<string> {
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of code.matchAll(INCLUDE)) {
+    parts.push(code.slice(last, m.index));
+    last = m.index! + m[0].length;
+    const inc = m[1];
+    if (seen.has(inc)) continue;
+    seen.add(inc);
+    const src = await shaderSource(`include/${inc}`).catch((e: Error) => {
+      throw new Error(`shaders/${name}.wgsl includes ${inc}: ${e.message}`);
+    });
+    parts.push(await expandIncludes(name, src, seen));
+  }
+  parts.push(code.slice(last));
+  return parts.join('');
+}
+
+/**
+ * Per-device cache of parsed shaders and pipelines. Shader sources are fetched, expanded and compiled once by
+ * `load` (at device acquisition); after that `get` is synchronous, so ops encode without awaiting anything.
+ */
 export class KernelRegistry {
-  private shaders = new Map<string, Promise<ParsedShader>>();
-  private kernels = new Map<string, Promise<Kernel>>();
+  private shaders = new Map<string, ParsedShader>();
+  private kernels = new Map<string, Kernel>();
 
   constructor(private device: GPUDevice) {}
 
-  private parse(name: string): Promise<ParsedShader> {
-    let p = this.shaders.get(name);
-    if (!p) {
-      p = (async () => {
-        const code = await shaderSource(name);
-        let reflect: WgslReflect;
-        try {
-          reflect = new WgslReflect(code);
-        } catch (e) {
-          throw new Error(`shaders/${name}.wgsl: wgsl_reflect could not parse it: ${(e as Error).message}`);
-        }
-        this.device.pushErrorScope('validation');
-        const module = this.device.createShaderModule({ code, label: name });
-        const err = await this.device.popErrorScope();
-        if (err) throw new Error(`shaders/${name}.wgsl failed to compile: ${err.message}`);
-        return { code, reflect, module };
-      })();
-      this.shaders.set(name, p);
-      p.catch(() => this.shaders.delete(name));
-    }
-    return p;
+  /** Fetch, expand (`//! include`), reflect and compile these shaders; compile errors name the file. */
+  async load(names: readonly string[]): Promise<void> {
+    await Promise.all(names.filter((n) => !this.shaders.has(n)).map(async (name) => {
+      const code = await expandIncludes(name, await shaderSource(name));
+      let reflect: WgslReflect;
+      try {
+        reflect = new WgslReflect(code);
+      } catch (e) {
+        throw new Error(`shaders/${name}.wgsl: wgsl_reflect could not parse it: ${(e as Error).message}`);
+      }
+      this.device.pushErrorScope('validation');
+      const module = this.device.createShaderModule({ code, label: name });
+      const err = await this.device.popErrorScope();
+      if (err) throw new Error(`shaders/${name}.wgsl failed to compile: ${err.message}`);
+      this.shaders.set(name, { code, reflect, module });
+    }));
+  }
+
+  /** Whether `load` has compiled this shader. */
+  has(shader: string): boolean {
+    return this.shaders.has(shader);
   }
 
   /**
-   * The pipeline for `entry` in `shaders/<shader>.wgsl` with the given override constants.
-   * Cached: the same (shader, entry, overrides) never compiles twice.
+   * The pipeline for `entry` in `shaders/<shader>.wgsl` with the given override constants, built on first use
+   * (synchronously; a pipeline error surfaces in the enclosing Stage's error scope) and cached: the same
+   * (shader, entry, overrides) never compiles twice.
    */
-  get(shader: string, entry = 'main', overrides: Record<string, number> = {}): Promise<Kernel> {
+  get(shader: string, entry = 'main', overrides: Record<string, number> = {}): Kernel {
     const ov = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',');
     const key = `${shader}:${entry}{${ov}}`;
-    let p = this.kernels.get(key);
-    if (!p) {
-      p = this.build(shader, entry, overrides, key);
-      this.kernels.set(key, p);
-      p.catch(() => this.kernels.delete(key));
+    let k = this.kernels.get(key);
+    if (!k) {
+      k = this.build(shader, entry, overrides, key);
+      this.kernels.set(key, k);
     }
-    return p;
+    return k;
   }
 
   get size(): number {
     return this.kernels.size;
   }
 
-  private async build(shader: string, entry: string, overrides: Record<string, number>, key: string): Promise<Kernel> {
-    const { reflect, module } = await this.parse(shader);
+  private build(shader: string, entry: string, overrides: Record<string, number>, key: string): Kernel {
+    const parsed = this.shaders.get(shader);
+    if (!parsed) throw new Error(`shaders/${shader}.wgsl is not loaded (known: ${[...this.shaders.keys()].join(', ')}); add it to SHADERS in src/gpu/shaderList.ts`);
+    const { reflect, module } = parsed;
     const fn = reflect.entry.compute.find((f) => f.name === entry);
     if (!fn) {
       const names = reflect.entry.compute.map((f) => f.name).join(', ');
@@ -141,16 +167,11 @@ export class KernelRegistry {
       label: key,
       entries: bindings.map((b) => ({ binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
     });
-    this.device.pushErrorScope('validation');
-    const pipeline = await this.device.createComputePipelineAsync({
+    const pipeline = this.device.createComputePipeline({
       label: key,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: entry, constants: overrides },
-    }).catch((e: Error) => {
-      throw new Error(`pipeline ${key} failed to build: ${e.message}`);
     });
-    const err = await this.device.popErrorScope();
-    if (err) throw new Error(`pipeline ${key} failed to build: ${err.message}`);
     const wg = fn.workgroupSize ?? [1, 1, 1];
     return { key, shader, entry, pipeline, layout, bindings, uniform, workgroupSize: [wg[0] ?? 1, wg[1] ?? 1, wg[2] ?? 1] };
   }

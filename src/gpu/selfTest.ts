@@ -20,7 +20,8 @@ function probeInput(): number[] {
 }
 
 async function runKernel(gpu: Gpu, shader: string, outLen: number, uniforms: Record<string, number>, profiler: Profiler | null = null): Promise<Float32Array> {
-  const kernel = await gpu.kernels.get(shader);
+  await gpu.kernels.load([shader]);
+  const kernel = gpu.kernels.get(shader);
   const a = Tensor.from(gpu, 'f32', [N], probeInput(), `${shader}.a`);
   const out = Tensor.empty(gpu, 'f32', [outLen], `${shader}.out`);
   const stage = new Stage(gpu, `self-test ${shader}`, profiler);

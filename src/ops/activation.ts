@@ -20,32 +20,32 @@ export function activationFromConfig(name: string, where = 'hidden_act'): Activa
 }
 
 /** out = act(x), elementwise. */
-export async function activation(stage: Stage, act: Activation, x: Tensor<'f32'>, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function activation(stage: Stage, act: Activation, x: Tensor<'f32'>, out?: Tensor<'f32'>): Tensor<'f32'> {
   expectDType(act, 'x', x, ['f32']);
   const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${act}(${x.label})`);
   expectShape(act, 'out', y, x.shape);
-  const kernel = await stage.gpu.kernels.get('activation', 'main', { ACT: CODE[act] });
+  const kernel = stage.gpu.kernels.get('activation', 'main', { ACT: CODE[act] });
   const { workgroups, rowStride } = grid1d(x.numel, 256);
   stage.dispatch(kernel, { label: `${act} [${x.shape.join('×')}]`, bindings: { x: x.buffer(act), out: y.buffer(act) }, uniforms: { n: x.numel, inner: 1, row_stride: rowStride }, workgroups });
   return y;
 }
 
 /** out = act(gate) ⊙ up — the gated MLP's middle (act = silu for Qwen2/Llama/Qwen2.5-VL). */
-export async function gatedActivation(stage: Stage, act: Activation, gate: Tensor<'f32'>, up: Tensor<'f32'>, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function gatedActivation(stage: Stage, act: Activation, gate: Tensor<'f32'>, up: Tensor<'f32'>, out?: Tensor<'f32'>): Tensor<'f32'> {
   const op = `gated ${act}`;
   expectDType(op, 'gate', gate, ['f32']);
   expectDType(op, 'up', up, ['f32']);
   expectShape(op, 'up', up, gate.shape);
   const y = out ?? Tensor.empty(stage.gpu, 'f32', gate.shape, `${act}(${gate.label})·${up.label}`);
   expectShape(op, 'out', y, gate.shape);
-  const kernel = await stage.gpu.kernels.get('activation', 'gated', { ACT: CODE[act] });
+  const kernel = stage.gpu.kernels.get('activation', 'gated', { ACT: CODE[act] });
   const { workgroups, rowStride } = grid1d(gate.numel, 256);
   stage.dispatch(kernel, { label: `${op} [${gate.shape.join('×')}]`, bindings: { gate: gate.buffer(op), up: up.buffer(op), out: y.buffer(op) }, uniforms: { n: gate.numel, inner: 1, row_stride: rowStride }, workgroups });
   return y;
 }
 
 /** The same from one [..., 2I] tensor (gate columns first, then up), e.g. a fused gate_up projection. */
-export async function gatedActivationFused(stage: Stage, act: Activation, gateUp: Tensor<'f32'>, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function gatedActivationFused(stage: Stage, act: Activation, gateUp: Tensor<'f32'>, out?: Tensor<'f32'>): Tensor<'f32'> {
   const op = `gated ${act} (fused)`;
   expectDType(op, 'gateUp', gateUp, ['f32']);
   if (gateUp.rowLength % 2 !== 0) throw new OpArgumentError(op, `gateUp (${gateUp.label}) last dim ${gateUp.rowLength} is odd; it must hold gate and up halves`);
@@ -53,7 +53,7 @@ export async function gatedActivationFused(stage: Stage, act: Activation, gateUp
   const shape = [...gateUp.shape.slice(0, -1), inner];
   const y = out ?? Tensor.empty(stage.gpu, 'f32', shape, `${act}(gate)·up of ${gateUp.label}`);
   expectShape(op, 'out', y, shape);
-  const kernel = await stage.gpu.kernels.get('activation', 'gated_fused', { ACT: CODE[act] });
+  const kernel = stage.gpu.kernels.get('activation', 'gated_fused', { ACT: CODE[act] });
   const { workgroups, rowStride } = grid1d(y.numel, 256);
   stage.dispatch(kernel, { label: `${op} [${shape.join('×')}]`, bindings: { gate_up: gateUp.buffer(op), out: y.buffer(op) }, uniforms: { n: y.numel, inner, row_stride: rowStride }, workgroups });
   return y;

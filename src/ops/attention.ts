@@ -62,7 +62,7 @@ export function blockMask(stage: Stage, rules: readonly BlockRule[], sQ: number,
 // `split` one pair per invocation, SPLIT_WG per workgroup (a GQA group of up to 8 query heads fills one)
 const TQ = 4, MAIN_WG = 16, SPLIT_WG = 8;
 
-export async function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): Promise<Tensor<'f32'>> {
+export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): Tensor<'f32'> {
   const op = 'attention';
   for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectDType(op, name, t, ['f32']);
   expectRank(op, 'q', q, [3]);
@@ -104,13 +104,13 @@ export async function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>
   const pairs = sQ * (nHeads / nKv); // (query, head) pairs per KV head
   const what = `attention q[${sQ}×${nHeads}×${d}] kv[${nKv}×${opts.kvLength}/${capacity}]${opts.causal ? ' causal' : ''}${opts.segments ? ' segments' : ''}${opts.block ? ' blocked' : ''}`;
   if (splits <= 1) {
-    const kernel = await gpu.kernels.get('attention', 'main', { WG: MAIN_WG });
+    const kernel = gpu.kernels.get('attention', 'main', { WG: MAIN_WG });
     stage.dispatch(kernel, { label: what, bindings: { ...common, out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(pairs / (TQ * MAIN_WG)), nKv] });
     return out;
   }
   const partials = Tensor.empty(gpu, 'f32', [sQ * nHeads * splits, d + 4], 'attention partials');
-  const split = await gpu.kernels.get('attention', 'split', { WG: SPLIT_WG });
-  const combine = await gpu.kernels.get('attention', 'combine', { WG: SPLIT_WG });
+  const split = gpu.kernels.get('attention', 'split', { WG: SPLIT_WG });
+  const combine = gpu.kernels.get('attention', 'combine', { WG: SPLIT_WG });
   stage.dispatch(split, { label: `${what} split ×${splits}`, bindings: { ...common, partials: partials.buffer(op) }, uniforms, workgroups: [Math.ceil(pairs / SPLIT_WG), nKv, splits] });
   stage.dispatch(combine, { label: `${what} combine`, bindings: { partials: partials.buffer(op), out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(nHeads / SPLIT_WG), sQ] });
   stage.onDone(() => partials.dispose());

@@ -6,7 +6,7 @@ import { Tensor } from '../gpu/tensor.ts';
 import { expectDType, expectRank, expectShape } from './check.ts';
 import { grid1d } from './grid.ts';
 
-export async function embedding(stage: Stage, ids: Tensor<'u32'>, table: Tensor, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function embedding(stage: Stage, ids: Tensor<'u32'>, table: Tensor, out?: Tensor<'f32'>): Tensor<'f32'> {
   const op = 'embedding';
   expectDType(op, 'ids', ids, ['u32']);
   expectDType(op, 'table', table, ['f32', 'f16', 'bf16']);
@@ -15,7 +15,7 @@ export async function embedding(stage: Stage, ids: Tensor<'u32'>, table: Tensor,
   const seq = ids.numel;
   const y = out ?? Tensor.empty(stage.gpu, 'f32', [seq, hidden], `embedding(${ids.label})`);
   expectShape(op, 'out', y, [seq, hidden]);
-  const kernel = await stage.gpu.kernels.get('embedding', 'main', { W_DTYPE: floatDTypeCode(table.dtype) });
+  const kernel = stage.gpu.kernels.get('embedding', 'main', { W_DTYPE: floatDTypeCode(table.dtype) });
   const { workgroups, rowStride } = grid1d(seq * hidden, 256);
   for (const c of table.chunks) {
     stage.dispatch(kernel, {

@@ -13,7 +13,7 @@ export const NO_TOKEN = 0xffffffff;
  * out[c, j·d + e] = src[heads[j], positions[c], e]. `src` is [groups, rows, d] (3D) or [rows, d] (2D, one group);
  * `positions` u32 [cells]; `heads` the group indices to concatenate (default all). Returns [cells, heads·d].
  */
-export async function featureGather(stage: Stage, src: Tensor<'f32'>, positions: Tensor<'u32'>, heads?: readonly number[]): Promise<Tensor<'f32'>> {
+export function featureGather(stage: Stage, src: Tensor<'f32'>, positions: Tensor<'u32'>, heads?: readonly number[]): Tensor<'f32'> {
   const op = 'featureGather';
   expectDType(op, 'src', src, ['f32']);
   expectRank(op, 'src', src, [2, 3]);
@@ -27,7 +27,7 @@ export async function featureGather(stage: Stage, src: Tensor<'f32'>, positions:
   const cells = positions.numel;
   const out = Tensor.empty(stage.gpu, 'f32', [cells, sel.length * dim], `features(${src.label})`);
   const selT = Tensor.from(stage.gpu, 'u32', [sel.length], sel, 'feature heads');
-  const kernel = await stage.gpu.kernels.get('feature_gather');
+  const kernel = stage.gpu.kernels.get('feature_gather');
   const { workgroups, rowStride } = grid1d(out.numel, 256);
   stage.dispatch(kernel, {
     label: `featureGather ${cells} cells × ${sel.length} heads × ${dim} from ${src.label}`,

@@ -7,7 +7,7 @@ import { expectDType, expectRank } from './check.ts';
 import { grid1d } from './grid.ts';
 
 /** x [inH, inW, C] -> [outH, outW, C]. */
-export async function interpolateBilinear(stage: Stage, x: Tensor<'f32'>, outH: number, outW: number, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function interpolateBilinear(stage: Stage, x: Tensor<'f32'>, outH: number, outW: number, out?: Tensor<'f32'>): Tensor<'f32'> {
   const op = 'interpolateBilinear';
   expectDType(op, 'x', x, ['f32']);
   expectRank(op, 'x', x, [3]);
@@ -18,7 +18,7 @@ export async function interpolateBilinear(stage: Stage, x: Tensor<'f32'>, outH: 
   }
   const y = out ?? Tensor.empty(stage.gpu, 'f32', [outH, outW, c], `interpolate(${x.label})`);
   if (y.shape.join() !== [outH, outW, c].join()) throw new OpArgumentError(op, `out (${y.label}) [${y.shape.join(', ')}] must be [${outH}, ${outW}, ${c}]`);
-  const kernel = await stage.gpu.kernels.get('interpolate');
+  const kernel = stage.gpu.kernels.get('interpolate');
   const { workgroups, rowStride } = grid1d(y.numel, 256);
   stage.dispatch(kernel, {
     label: `interpolate bilinear [${inH}×${inW}×${c}] -> [${outH}×${outW}]`,

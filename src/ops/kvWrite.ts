@@ -6,7 +6,7 @@ import { expectDType, expectRank } from './check.ts';
 import { grid1d } from './grid.ts';
 
 /** cache[h, start + s, :] = src[s, h, :] for s < S; src is [S, kvHeads, headDim] (or [S, kvHeads·headDim]). */
-export async function kvWrite(stage: Stage, src: Tensor<'f32'>, cache: Tensor<'f32'>, start: number): Promise<void> {
+export function kvWrite(stage: Stage, src: Tensor<'f32'>, cache: Tensor<'f32'>, start: number): void {
   expectDType('kvWrite', 'src', src, ['f32']);
   expectDType('kvWrite', 'cache', cache, ['f32']);
   expectRank('kvWrite', 'cache', cache, [3]);
@@ -18,7 +18,7 @@ export async function kvWrite(stage: Stage, src: Tensor<'f32'>, cache: Tensor<'f
   if (!Number.isInteger(start) || start < 0 || start + seq > capacity) {
     throw new OpArgumentError('kvWrite', `positions ${start}..${start + seq - 1} are outside cache ${cache.label} of capacity ${capacity}`);
   }
-  const kernel = await stage.gpu.kernels.get('kv_write');
+  const kernel = stage.gpu.kernels.get('kv_write');
   const { workgroups, rowStride } = grid1d(src.numel, 256);
   stage.dispatch(kernel, {
     label: `kvWrite ${seq} rows at ${start} into ${cache.label}`,

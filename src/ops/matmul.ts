@@ -20,7 +20,7 @@ const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight row
 const WG = 8; // invocations per tile workgroup, along N
 const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
 
-export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Promise<Tensor<'f32'>> {
+export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Tensor<'f32'> {
   const op = 'matmul';
   expectDType(op, 'x', x, ['f32']);
   expectDType(op, 'w', w, ['f32', 'f16', 'bf16']);
@@ -42,7 +42,7 @@ export async function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: Ma
   const overrides = { W_DTYPE: floatDTypeCode(w.dtype), B_DTYPE: floatDTypeCode(opts.bias?.dtype ?? 'f32') };
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
   const entry = `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = await stage.gpu.kernels.get('matmul', entry, { ...overrides, WG: path === 'gemv' ? GEMV_WG : WG });
+  const kernel = stage.gpu.kernels.get('matmul', entry, { ...overrides, WG: path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk

@@ -5,7 +5,7 @@ import type { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { expectDType, expectShape } from './check.ts';
 
-async function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor | null, eps: number, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor | null, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
   const op = kind === 'rms_norm' ? 'rmsNorm' : 'layerNorm';
   expectDType(op, 'x', x, ['f32']);
   expectDType(op, 'weight', weight, ['f32', 'f16', 'bf16']);
@@ -21,7 +21,7 @@ async function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<
   const rows = x.rows;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   const gx = Math.min(rows, maxWg);
-  const kernel = await stage.gpu.kernels.get('norm', kind, { W_DTYPE: floatDTypeCode(weight.dtype), ...(bias ? { B_DTYPE: floatDTypeCode(bias.dtype) } : {}) });
+  const kernel = stage.gpu.kernels.get('norm', kind, { W_DTYPE: floatDTypeCode(weight.dtype), ...(bias ? { B_DTYPE: floatDTypeCode(bias.dtype) } : {}) });
   stage.dispatch(kernel, {
     label: `${op} [${rows}×${d}] w=${weight.dtype}`,
     bindings: { x: x.buffer(op), weight: weight.buffer(op), ...(bias ? { bias: bias.buffer(op) } : {}), y: y.buffer(op) },
@@ -32,11 +32,11 @@ async function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<
 }
 
 /** y = x · rsqrt(mean(x²) + eps) · weight (HF Qwen2RMSNorm / LlamaRMSNorm; activations f32). */
-export function rmsNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, eps: number, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function rmsNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
   return rowNorm('rms_norm', stage, x, weight, null, eps, out);
 }
 
 /** y = (x − mean)/sqrt(var + eps) · weight + bias, biased variance (nn.LayerNorm). */
-export function layerNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor, eps: number, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+export function layerNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
   return rowNorm('layer_norm', stage, x, weight, bias, eps, out);
 }

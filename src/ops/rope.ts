@@ -23,14 +23,14 @@ export function ropeInvFreq(dim: number, theta: number): Float32Array {
 
 interface RopeLayout { invFreq: Float32Array; sec0: number; sec1: number; axisStride: number; seqStride: number }
 
-async function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>): Tensor<'f32'> {
   const [seq, heads, d] = x.shape;
   const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
   expectShape(op, 'out', y, x.shape);
   const half = d / 2;
   const inv = Tensor.from(stage.gpu, 'f32', [half], layout.invFreq, `${op} inv_freq`);
   const inPlace = y === x;
-  const kernel = await stage.gpu.kernels.get('rope', inPlace ? 'in_place' : 'main');
+  const kernel = stage.gpu.kernels.get('rope', inPlace ? 'in_place' : 'main');
   const { workgroups, rowStride } = grid1d(seq * heads * half, 64);
   stage.dispatch(kernel, {
     label: `${op} [${seq}×${heads}×${d}]${inPlace ? ' in place' : ''}`,
@@ -51,7 +51,7 @@ function checkX(op: string, x: Tensor<'f32'>, positions: Tensor): void {
 }
 
 /** 1D RoPE: x [S, heads, d], positions [S]. `out` may be `x` (in place). */
-export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'> }): Promise<Tensor<'f32'>> {
+export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'> }): Tensor<'f32'> {
   checkX('rope', x, positions);
   const [s, , d] = x.shape;
   if (positions.numel !== s) throw new OpArgumentError('rope', `positions (${positions.label}) has ${positions.numel} entries for ${s} rows`);
@@ -59,7 +59,7 @@ export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { 
 }
 
 /** Qwen2.5-VL M-RoPE: x [S, heads, d], positions [3, S], mropeSection summing to d/2. */
-export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'> }): Promise<Tensor<'f32'>> {
+export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'> }): Tensor<'f32'> {
   checkX('mrope', x, positions);
   const [s, , d] = x.shape;
   expectShape('mrope', 'positions', positions, [3, s]);
@@ -69,7 +69,7 @@ export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: {
 }
 
 /** Qwen2.5-VL vision 2D RoPE: x [N, heads, d], positions [N, 2] (row, col) in patch units. */
-export function visionRope2d(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta?: number; out?: Tensor<'f32'> } = {}): Promise<Tensor<'f32'>> {
+export function visionRope2d(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta?: number; out?: Tensor<'f32'> } = {}): Tensor<'f32'> {
   checkX('visionRope2d', x, positions);
   const [n, , d] = x.shape;
   expectShape('visionRope2d', 'positions', positions, [n, 2]);

@@ -15,9 +15,9 @@ interface Copy {
   gather?: Tensor<'u32'>; scatter?: Tensor<'u32'>;
 }
 
-async function copyRows(stage: Stage, op: string, c: Copy): Promise<void> {
+function copyRows(stage: Stage, op: string, c: Copy): void {
   const index = c.gather ?? c.scatter;
-  const kernel = await stage.gpu.kernels.get('rows');
+  const kernel = stage.gpu.kernels.get('rows');
   const { workgroups, rowStride } = grid1d(c.nRows * c.width, 256);
   stage.dispatch(kernel, {
     label: `${op} ${c.nRows}×${c.width} ${c.src.label} -> ${c.dst.label}`,
@@ -41,29 +41,29 @@ function like<D extends DType>(stage: Stage, t: Tensor<D>, shape: number[], labe
 }
 
 /** Rows start .. start + count − 1 of x (as [rows, rowLength]) -> [count, rowLength]. */
-export async function sliceRows<T extends Row32>(stage: Stage, x: T, start: number, count: number): Promise<T> {
+export function sliceRows<T extends Row32>(stage: Stage, x: T, start: number, count: number): T {
   check32('sliceRows', 'x', x);
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 0 && start + count <= x.rows)) {
     throw new OpArgumentError('sliceRows', `rows [${start}, ${start + count}) outside ${x.label} with ${x.rows} rows`);
   }
   const out = like(stage, x, [count, x.rowLength], `${x.label}[${start}:${start + count}]`) as T;
-  await copyRows(stage, 'sliceRows', { src: x, dst: out, nRows: count, width: x.rowLength, srcRow0: start });
+  copyRows(stage, 'sliceRows', { src: x, dst: out, nRows: count, width: x.rowLength, srcRow0: start });
   return out;
 }
 
 /** Columns start .. start + width − 1 of every row (e.g. q, k, v out of a fused qkv projection). */
-export async function sliceCols<T extends Row32>(stage: Stage, x: T, start: number, width: number): Promise<T> {
+export function sliceCols<T extends Row32>(stage: Stage, x: T, start: number, width: number): T {
   check32('sliceCols', 'x', x);
   if (!(Number.isInteger(start) && Number.isInteger(width) && start >= 0 && width >= 0 && start + width <= x.rowLength)) {
     throw new OpArgumentError('sliceCols', `columns [${start}, ${start + width}) outside ${x.label} with ${x.rowLength} columns`);
   }
   const out = like(stage, x, [x.rows, width], `${x.label}[:, ${start}:${start + width}]`) as T;
-  await copyRows(stage, 'sliceCols', { src: x, dst: out, nRows: x.rows, width, srcCol0: start });
+  copyRows(stage, 'sliceCols', { src: x, dst: out, nRows: x.rows, width, srcCol0: start });
   return out;
 }
 
 /** Stack tensors of equal row length along rows. */
-export async function concatRows<T extends Row32>(stage: Stage, parts: readonly T[]): Promise<T> {
+export function concatRows<T extends Row32>(stage: Stage, parts: readonly T[]): T {
   if (!parts.length) throw new OpArgumentError('concatRows', 'no tensors given');
   const w = parts[0].rowLength, dt = parts[0].dtype;
   for (const p of parts) {
@@ -74,42 +74,42 @@ export async function concatRows<T extends Row32>(stage: Stage, parts: readonly 
   const out = like(stage, parts[0], [total, w], 'concat') as T;
   let at = 0;
   for (const p of parts) {
-    await copyRows(stage, 'concatRows', { src: p, dst: out, nRows: p.rows, width: w, dstRow0: at });
+    copyRows(stage, 'concatRows', { src: p, dst: out, nRows: p.rows, width: w, dstRow0: at });
     at += p.rows;
   }
   return out;
 }
 
 /** dst rows dstRow0 .. dstRow0 + src.rows − 1 = src (in place in dst). */
-export async function copyInto<T extends Row32>(stage: Stage, src: T, dst: T, dstRow0: number): Promise<void> {
+export function copyInto<T extends Row32>(stage: Stage, src: T, dst: T, dstRow0: number): void {
   check32('copyInto', 'src', src);
   check32('copyInto', 'dst', dst);
   if (src.rowLength !== dst.rowLength || src.dtype !== dst.dtype) throw new OpArgumentError('copyInto', `src ${src.label} (${src.dtype}, rows of ${src.rowLength}) does not match dst ${dst.label} (${dst.dtype}, rows of ${dst.rowLength})`);
   if (!(Number.isInteger(dstRow0) && dstRow0 >= 0 && dstRow0 + src.rows <= dst.rows)) throw new OpArgumentError('copyInto', `rows [${dstRow0}, ${dstRow0 + src.rows}) outside ${dst.label} with ${dst.rows} rows`);
-  await copyRows(stage, 'copyInto', { src, dst, nRows: src.rows, width: src.rowLength, dstRow0 });
+  copyRows(stage, 'copyInto', { src, dst, nRows: src.rows, width: src.rowLength, dstRow0 });
 }
 
 /** out[i] = x[index[i]] -> [n, rowLength]. Indices ≥ x.rows leave that output row unwritten (zero-filled). */
-export async function gatherRows<T extends Row32>(stage: Stage, x: T, index: Tensor<'u32'>): Promise<T> {
+export function gatherRows<T extends Row32>(stage: Stage, x: T, index: Tensor<'u32'>): T {
   check32('gatherRows', 'x', x);
   expectDType('gatherRows', 'index', index, ['u32']);
   const out = like(stage, x, [index.numel, x.rowLength], `${x.label}[index]`) as T;
   stage.clear(out.buffer('gatherRows'));
-  await copyRows(stage, 'gatherRows', { src: x, dst: out, nRows: index.numel, width: x.rowLength, gather: index });
+  copyRows(stage, 'gatherRows', { src: x, dst: out, nRows: index.numel, width: x.rowLength, gather: index });
   return out;
 }
 
 /** dst[index[i]] = src[i] (in place in dst): e.g. image features into their placeholder positions. */
-export async function scatterRows<T extends Row32>(stage: Stage, src: T, index: Tensor<'u32'>, dst: T): Promise<void> {
+export function scatterRows<T extends Row32>(stage: Stage, src: T, index: Tensor<'u32'>, dst: T): void {
   check32('scatterRows', 'src', src);
   expectDType('scatterRows', 'index', index, ['u32']);
   if (index.numel !== src.rows) throw new OpArgumentError('scatterRows', `index has ${index.numel} entries for ${src.rows} source rows`);
   if (src.rowLength !== dst.rowLength || src.dtype !== dst.dtype) throw new OpArgumentError('scatterRows', `src ${src.label} rows of ${src.rowLength} ${src.dtype} vs dst ${dst.label} rows of ${dst.rowLength} ${dst.dtype}`);
-  await copyRows(stage, 'scatterRows', { src, dst, nRows: src.rows, width: src.rowLength, scatter: index });
+  copyRows(stage, 'scatterRows', { src, dst, nRows: src.rows, width: src.rowLength, scatter: index });
 }
 
 /** Join tensors of equal row count side by side: out[r] = concat(parts[0][r], parts[1][r], …) (feature-dim concat). */
-export async function concatCols<T extends Row32>(stage: Stage, parts: readonly T[]): Promise<T> {
+export function concatCols<T extends Row32>(stage: Stage, parts: readonly T[]): T {
   if (!parts.length) throw new OpArgumentError('concatCols', 'no tensors given');
   const rows = parts[0].rows, dt = parts[0].dtype;
   for (const p of parts) {
@@ -120,7 +120,7 @@ export async function concatCols<T extends Row32>(stage: Stage, parts: readonly 
   const out = like(stage, parts[0], [rows, width], 'concatCols') as T;
   let at = 0;
   for (const p of parts) {
-    await copyRows(stage, 'concatCols', { src: p, dst: out, nRows: rows, width: p.rowLength, dstCol0: at });
+    copyRows(stage, 'concatCols', { src: p, dst: out, nRows: rows, width: p.rowLength, dstCol0: at });
     at += p.rowLength;
   }
   return out;

@@ -87,7 +87,7 @@ export async function coSegmentation(images: readonly CoSegmentationImage[], opt
   const objectives: number[] = [];
   let chosen: Tensor<'f32'> | null = null;
   let k = maxK;
-  const meanDist = await gpu.kernels.get('probe/kmeans', 'mean_inertia');
+  const meanDist = gpu.kernels.get('probe/kmeans', 'mean_inertia');
   for (let kk = 1; kk <= maxK; kk++) {
     stage = new Stage(gpu, `coSegmentation k=${kk}`);
     const km = await kmeans(stage, train, kk, { iterations: o.iterations, restarts: o.restarts, seed: o.seed });
@@ -113,11 +113,11 @@ export async function coSegmentation(images: readonly CoSegmentationImage[], opt
   const fg = Tensor.empty(gpu, 'u32', [n], 'co-seg foreground');
   const g = grid1d(n, 64, gpu.limits.maxComputeWorkgroupsPerDimension);
   const u = { n, k, images: images.length, min_votes: Math.ceil((o.votesPercentage / 100) * images.length), row_stride: g.rowStride, threshold: o.saliencyThreshold };
-  stage.dispatch(await gpu.kernels.get('probe/co_segmentation', 'votes'), {
+  stage.dispatch(gpu.kernels.get('probe/co_segmentation', 'votes'), {
     label: `coSegmentation votes ${images.length} images × ${k} clusters`, uniforms: u, workgroups: [Math.ceil((images.length * k) / 64)],
     bindings: { labels: all.labels.buffer(op), saliency: sal.buffer(op), ranges: ranges.buffer(op), vote: vote.buffer(op) },
   });
-  stage.dispatch(await gpu.kernels.get('probe/co_segmentation', 'foreground'), {
+  stage.dispatch(gpu.kernels.get('probe/co_segmentation', 'foreground'), {
     label: `coSegmentation foreground of ${n} descriptors`, uniforms: u, workgroups: g.workgroups,
     bindings: { labels: all.labels.buffer(op), vote_in: vote.buffer(op), fg: fg.buffer(op) },
   });

@@ -57,13 +57,13 @@ export async function correspondence(
   const common = { d, n_points: n };
   const sampleUniforms = { ...common, h: sh, w: sw, out_h: sourceSize.height, out_w: sourceSize.width, scale_y: sh / sourceSize.height, scale_x: sw / sourceSize.width };
   const targetUniforms = { ...common, h: th, w: tw, out_h: targetSize.height, out_w: targetSize.width, scale_y: th / targetSize.height, scale_x: tw / targetSize.width };
-  stage.dispatch(await gpu.kernels.get('probe/correspondence', 'sample_points'), {
+  stage.dispatch(gpu.kernels.get('probe/correspondence', 'sample_points'), {
     label: `correspondence sample ${n} keypoints of [${sh}×${sw}×${d}] at ${sourceSize.height}×${sourceSize.width}`,
     bindings: { fmap: source.buffer(op), points: points.buffer(op), sampled: sampled.buffer(op) },
     uniforms: sampleUniforms, workgroups: [Math.ceil((n * d) / WG)],
   });
   const gram = Tensor.empty(gpu, 'f32', [th * tw, 5], 'target quad gram');
-  stage.dispatch(await gpu.kernels.get('probe/correspondence', 'quad_gram'), {
+  stage.dispatch(gpu.kernels.get('probe/correspondence', 'quad_gram'), {
     label: `correspondence quad gram of [${th}×${tw}×${d}]`,
     bindings: { fmap: target.buffer(op), gram: gram.buffer(op) },
     uniforms: targetUniforms, workgroups: [Math.ceil((th * tw) / WG)],
@@ -72,7 +72,7 @@ export async function correspondence(
   const dots = await matmul(stage, unit, asRows(target)); // [n, h'·w'] = u·f_q
   const pixel = Tensor.empty(gpu, 'u32', [n], 'best target pixel');
   const scores = Tensor.empty(gpu, 'f32', [n], 'best target cosine');
-  stage.dispatch(await gpu.kernels.get('probe/correspondence', 'best_pixel'), {
+  stage.dispatch(gpu.kernels.get('probe/correspondence', 'best_pixel'), {
     label: `correspondence argmax of ${n} keypoints over ${targetSize.height}×${targetSize.width} target pixels`,
     bindings: { dots: dots.buffer(op), gram_in: gram.buffer(op), best_index: pixel.buffer(op), best_score: scores.buffer(op) },
     uniforms: targetUniforms, workgroups: [n],
@@ -85,7 +85,7 @@ export async function correspondence(
 /** Row-major pixel indices [n] -> (x, y) [n, 2], on the GPU. */
 async function pixelCoordinates(stage: Stage, index: Tensor<'u32'>, width: number): Promise<Tensor<'u32'>> {
   const out = Tensor.empty(stage.gpu, 'u32', [index.numel, 2], 'predicted pixels');
-  stage.dispatch(await stage.gpu.kernels.get('probe/correspondence', 'pixel_xy'), {
+  stage.dispatch(stage.gpu.kernels.get('probe/correspondence', 'pixel_xy'), {
     label: `correspondence pixel (x, y) of ${index.numel} indices`,
     bindings: { best_index_in: index.buffer('correspondence'), pixel_xy_out: out.buffer('correspondence') },
     uniforms: { h: 1, w: 1, d: 1, out_h: 1, out_w: width, n_points: index.numel, scale_y: 1, scale_x: 1 },

@@ -13,7 +13,7 @@ export async function keyConsistency(stage: Stage, keys: Tensor<'f32'>): Promise
   const [n, cells, dim] = keys.shape;
   if (n < 2) throw new OpArgumentError(op, `needs keys of at least 2 images, got ${n}`);
   const out = Tensor.empty(stage.gpu, 'f32', [cells], 'key consistency');
-  const kernel = await stage.gpu.kernels.get('key_consistency');
+  const kernel = stage.gpu.kernels.get('key_consistency');
   stage.dispatch(kernel, {
     label: `keyConsistency ${n} images × ${cells} cells × ${dim}`,
     bindings: { keys: keys.buffer(op), out: out.buffer(op) },

@@ -117,7 +117,7 @@ export async function kmeansAssign(stage: Stage, points: Tensor<'f32'>, centroid
   const labels = Tensor.empty(gpu, 'u32', [n], 'kmeans labels');
   const distances = Tensor.empty(gpu, 'f32', [n], 'kmeans distances');
   const g = grid1d(n, WG, gpu.limits.maxComputeWorkgroupsPerDimension);
-  stage.dispatch(await gpu.kernels.get('probe/kmeans', 'assign'), {
+  stage.dispatch(gpu.kernels.get('probe/kmeans', 'assign'), {
     label: `kmeansAssign n=${n} d=${d} k=${k}`,
     bindings: { x: points.buffer(op), cent: centroids.buffer(op), labels: labels.buffer(op), dist: distances.buffer(op) },
     uniforms: { n, d, k, restarts: 1, spherical: 0, row_stride: g.rowStride, restart: 0, j: 0, u: 0 },

@@ -78,7 +78,7 @@ export async function labelPropagation(
   const aff = Tensor.empty(gpu, 'f32', [h * w, width], 'windowed affinity');
   const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
   const g1 = grid1d(aff.numel, 256, maxWg);
-  stage.dispatch(await gpu.kernels.get('probe/label_propagation', 'window_affinity'), {
+  stage.dispatch(gpu.kernels.get('probe/label_propagation', 'window_affinity'), {
     label: `labelPropagation affinity [${h}×${w}] × ${nCtx} frames, window ${2 * ry + 1}×${2 * rx + 1}, d=${d}`,
     bindings: {
       target_feat: target.buffer(op), ctx_feat: context.features.buffer(op), aff: aff.buffer(op),
@@ -90,7 +90,7 @@ export async function labelPropagation(
   const top = await topK(stage, aff, Math.min(k, width));
   const soft = Tensor.empty(gpu, 'f32', [h, w, nLabels], 'propagated labels');
   const g2 = grid1d(soft.numel, 64, maxWg);
-  stage.dispatch(await gpu.kernels.get('probe/label_propagation', 'transfer'), {
+  stage.dispatch(gpu.kernels.get('probe/label_propagation', 'transfer'), {
     label: `labelPropagation transfer [${h}×${w}×${nLabels}] top-${k} τ=${tau}`,
     bindings: { aff_in: aff.buffer(op), top_score: top.scores.buffer(op), ctx_labels: context.labels.buffer(op), soft: soft.buffer(op) },
     uniforms: { ...uniforms, k: Math.min(k, width), row_stride: g2.rowStride },

@@ -102,7 +102,7 @@ export async function predict(stage: Stage, model: LogisticModel, features: Tens
   const prob = Tensor.empty(stage.gpu, 'f32', shape.length ? shape : [1], `foreground probability(${features.label})`);
   const rows = grid1d(n, WG, stage.gpu.limits.maxComputeWorkgroupsPerDimension);
   const o = resolveLogisticOptions({});
-  stage.dispatch(await stage.gpu.kernels.get('probe/logistic_regression', 'predict'), {
+  stage.dispatch(stage.gpu.kernels.get('probe/logistic_regression', 'predict'), {
     label: `logistic predict n=${n} d=${d}`, uniforms: uniforms(n, d, rows.rowStride, o, 1), workgroups: rows.workgroups,
     bindings: { x: features.buffer(op), stats_in: model.stats.buffer(op), theta_in: model.theta.buffer(op), prob: prob.buffer(op) },
   });

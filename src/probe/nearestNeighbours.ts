@@ -34,7 +34,7 @@ export async function topK(stage: Stage, scores: Tensor<'f32'>, k: number, opts:
   const indices = Tensor.empty(stage.gpu, 'u32', [rows, k], `topK indices(${scores.label})`);
   const values = Tensor.empty(stage.gpu, 'f32', [rows, k], `topK scores(${scores.label})`);
   const { workgroups, rowStride } = grid1d(rows, 1, stage.gpu.limits.maxComputeWorkgroupsPerDimension);
-  stage.dispatch(await stage.gpu.kernels.get('probe/top_k'), {
+  stage.dispatch(stage.gpu.kernels.get('probe/top_k'), {
     label: `topK k=${k} over [${rows}×${m}]${opts.keyMask ? ' masked' : ''}`,
     bindings: { scores: scores.buffer(op), key_mask: opts.keyMask?.buffer(op) ?? stage.gpu.dummyBuffer, out_index: indices.buffer(op), out_score: values.buffer(op) },
     uniforms: { rows, m, k, has_mask: opts.keyMask ? 1 : 0, row_stride: rowStride },

@@ -21,7 +21,7 @@ export async function l2Normalize(stage: Stage, x: Tensor<'f32'>, opts: { mask?:
   expectRowMask(op, 'mask', opts.mask, x.rows, `x (${x.label})`);
   const y = Tensor.empty(stage.gpu, 'f32', x.shape, `l2Normalize(${x.label})`);
   const { workgroups, rowStride } = grid1d(x.rows, 1, stage.gpu.limits.maxComputeWorkgroupsPerDimension);
-  stage.dispatch(await stage.gpu.kernels.get('probe/l2_normalize'), {
+  stage.dispatch(stage.gpu.kernels.get('probe/l2_normalize'), {
     label: `l2Normalize [${x.rows}×${x.rowLength}]${opts.mask ? ' masked' : ''}`,
     bindings: { x: x.buffer(op), mask: opts.mask?.buffer(op) ?? stage.gpu.dummyBuffer, y: y.buffer(op) },
     uniforms: { rows: x.rows, d: x.rowLength, row_stride: rowStride, has_mask: opts.mask ? 1 : 0, eps: opts.eps ?? 1e-12 },

@@ -51,7 +51,7 @@ async function scoreRule(stage: Stage, entry: 'threshold' | 'label', scores: Ten
   const shape = entry === 'label' ? scores.shape.slice(0, -1) : scores.shape;
   const out = Tensor.empty(stage.gpu, 'u32', shape.length ? shape : [1], `${op}(${scores.label})`);
   const g = grid1d(cells, 64, stage.gpu.limits.maxComputeWorkgroupsPerDimension);
-  stage.dispatch(await stage.gpu.kernels.get('probe/score_map', entry), {
+  stage.dispatch(stage.gpu.kernels.get('probe/score_map', entry), {
     label: `${op} ${cells} cells × ${classes} classes`,
     bindings: { scores: scores.buffer(op), cell_mask: opts.mask?.buffer(op) ?? stage.gpu.dummyBuffer, out: out.buffer(op) },
     uniforms: { cells, classes, has_mask: opts.mask ? 1 : 0, row_stride: g.rowStride, threshold: Math.max(threshold, -3.4e38) },

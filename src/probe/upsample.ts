@@ -11,6 +11,6 @@ export function expectSize(op: string, what: string, height: number, width: numb
   }
 }
 
-export function bilinearUpsample(stage: Stage, x: Tensor<'f32'>, height: number, width: number): Promise<Tensor<'f32'>> {
+export function bilinearUpsample(stage: Stage, x: Tensor<'f32'>, height: number, width: number): Tensor<'f32'> {
   return interpolateBilinear(stage, x, height, width);
 }

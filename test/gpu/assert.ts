@@ -3,12 +3,26 @@ export function assert(cond: unknown, msg = 'assertion failed'): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-export function assertEquals<T>(got: T, want: T, what = 'value'): void {
-  const g = JSON.stringify(got), w = JSON.stringify(want);
-  if (g !== w && !(Object.is(got, want))) throw new Error(`${what}: got ${g}, want ${w}`);
+/** JSON-like text that keeps NaN, ±Infinity, −0, undefined and null apart (JSON.stringify writes all as null). */
+export function show(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}[${Array.from(v as unknown as ArrayLike<number>, show).join(',')}]`;
+  if (Array.isArray(v)) return `[${v.map(show).join(',')}]`;
+  if (v instanceof Map) return `Map{${[...v].map(([k, x]) => `${show(k)}:${show(x)}`).join(',')}}`;
+  if (v instanceof Set) return `Set{${[...v].map(show).join(',')}}`;
+  return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${show(x)}`).join(',')}}`;
 }
 
-export async function assertRejects(fn: () => Promise<unknown>, pattern: RegExp, what = 'call'): Promise<Error> {
+export function assertEquals<T>(got: T, want: T, what = 'value'): void {
+  const g = show(got), w = show(want);
+  if (g !== w) throw new Error(`${what}: got ${g}, want ${w}`);
+}
+
+/** fn throws or its promise rejects, with a message matching `pattern`. */
+export async function assertRejects(fn: () => unknown, pattern: RegExp, what = 'call'): Promise<Error> {
   try {
     await fn();
   } catch (e) {

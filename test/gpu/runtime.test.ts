@@ -3,6 +3,7 @@
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { GpuDeviceLostError, GpuKernelError } from '../../src/gpu/errors.ts';
 import { packUniform } from '../../src/gpu/kernel.ts';
+import { SHADERS } from '../../src/gpu/shaderList.ts';
 import { Stage } from '../../src/gpu/stage.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { add } from '../../src/ops/add.ts';
@@ -56,7 +57,7 @@ Deno.test({ name: 'pipelines are cached by (shader, entry, overrides)', ...opts,
   const b = await gpu.kernels.get('add');
   assert(a === b, 'same kernel object');
   assertEquals(gpu.kernels.size, n);
-  await assertRejects(() => gpu.kernels.get('no_such_shader'), /no_such_shader\.wgsl not found/);
+  await assertRejects(() => gpu.kernels.get('no_such_shader'), /no_such_shader\.wgsl is not loaded/);
   await assertRejects(() => gpu.kernels.get('add', 'nope'), /has no compute entry point 'nope'/);
   await assertRejects(() => gpu.kernels.get('add', 'main', { TILE: 4 }), /has no override constant 'TILE'/);
 } });
@@ -162,4 +163,31 @@ Deno.test({ name: 'tensor labels stay bounded when ops name outputs after their 
   if (!t.label.startsWith('add(') || !t.label.includes('…')) throw new Error(`label lost its shape: ${t.label}`);
   if (t.reshape([1, 2], 'y'.repeat(500)).label.length > MAX_LABEL) throw new Error('reshape labels are not bounded');
   t.dispose();
+} });
+
+Deno.test({ name: 'every kernel file is in SHADERS, compiled at acquisition; includes are expanded', ...opts, async fn() {
+  const files: string[] = [];
+  const walk = async (dir: string, prefix: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && e.name !== 'include') await walk(`${dir}/${e.name}`, `${prefix}${e.name}/`);
+      else if (e.isFile && e.name.endsWith('.wgsl')) files.push(`${prefix}${e.name.slice(0, -5)}`);
+    }
+  };
+  await walk(new URL('../../shaders', import.meta.url).pathname, '');
+  assertEquals([...SHADERS].sort(), files.sort(), 'SHADERS vs shaders/');
+  for (const s of SHADERS) if (!s.startsWith('selftest_')) assert(gpu.kernels.has(s), `${s} compiled at acquisition`);
+  // matmul.wgsl includes unpack16 and uses its functions: the kernel builds and its bindings are reflected
+  const k = gpu.kernels.get('matmul', 'gemv_16', { W_DTYPE: 2, B_DTYPE: 0, WG: 8 });
+  assert(k.bindings.some((b) => b.name === 'w4h'), 'matmul gemv_16 reflected after the include');
+} });
+
+Deno.test({ name: 'assertEquals tells NaN, ±Infinity, −0, null and undefined apart', fn() {
+  const distinct = [NaN, Infinity, -Infinity, null, undefined, 0, -0];
+  for (const [i, a] of distinct.entries()) {
+    for (const [j, b] of distinct.entries()) {
+      if (i === j) assertEquals([a], [b]);
+      else assertThrows(() => assertEquals([a], [b]), /got/);
+    }
+  }
+  assertThrows(() => assertEquals(new Float32Array([NaN]), new Float32Array([0])), /got/);
 } });

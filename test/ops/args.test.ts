@@ -18,7 +18,7 @@ const gpu = await acquireGpu();
 const f32 = (shape: number[], label = 't') => Tensor.empty(gpu, 'f32', shape, label);
 const u32 = (shape: number[], label = 'ids') => Tensor.empty(gpu, 'u32', shape, label);
 
-async function rejects(what: string, fn: (s: Stage) => Promise<unknown>, pattern: RegExp): Promise<void> {
+async function rejects(what: string, fn: (s: Stage) => unknown, pattern: RegExp): Promise<void> {
   const stage = new Stage(gpu, what);
   try {
     await fn(stage);
