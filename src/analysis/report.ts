@@ -2,6 +2,7 @@
 // each tap in bold, baselines without layers in their own rows) and an SVG plot per metric.
 import type { ResultRow } from '../tasks/resultsLog.ts';
 import { layerPlotSvg } from './layerPlot.ts';
+import { writeFileAtomic } from '../io/atomicWrite.ts';
 
 /** Markdown table of one task's rows for one metric. */
 export function resultsTable(rows: readonly ResultRow[], metric: string): string {
@@ -46,13 +47,13 @@ export async function writeReport(dir: string, task: string, rows: readonly Resu
   for (const metric of metrics) {
     const safe = metric.replace(/[^A-Za-z0-9]+/g, '_');
     const svgFile = `${dir}/${task}_${safe}.svg`;
-    await Deno.writeTextFile(svgFile, layerPlotSvg(rows.filter((r) => r.metric === metric), { title: `${task}: ${metric} vs layer`, metric }));
+    await writeFileAtomic(svgFile, layerPlotSvg(rows.filter((r) => r.metric === metric), { title: `${task}: ${metric} vs layer`, metric }));
     files.push(svgFile);
     parts.push(`## ${metric}`, '', resultsTable(rows, metric), '', `![${metric} vs layer](${task}_${safe}.svg)`, '');
   }
   if (notes.length) parts.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
   const markdown = parts.join('\n');
-  await Deno.writeTextFile(`${dir}/results.md`, markdown);
+  await writeFileAtomic(`${dir}/results.md`, markdown);
   files.push(`${dir}/results.md`);
   return { markdown, files };
 }

@@ -15,28 +15,33 @@ export interface ProbeRunResult {
 
 export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir: string, settings: Record<string, unknown>, opts: { limit?: number } = {}): Promise<ProbeRunResult> {
   const log = await ResultsLog.open(outDir, { task: task.name, ...settings });
-  let samples = await task.samples();
-  if (opts.limit !== undefined) samples = samples.slice(0, opts.limit);
-  if (!samples.length) throw new Error(`${task.name}: no samples to evaluate`);
-  const resumed = samples.filter((s) => log.has(s.id)).length;
-  if (resumed) console.log(`${task.name}: resuming, ${resumed} of ${samples.length} samples already in ${outDir}/samples.jsonl`);
-  const bar = progressBar(task.name, samples.length, resumed);
-  let computed = 0;
+  // the lock is released however the run ends; a kill leaves a stale lock the next run takes over
   try {
-    for (const s of samples) {
-      if (log.has(s.id)) continue;
-      const stats = await task.evaluate(ctx, s);
-      await log.addSample(s.id, stats);
-      computed++;
-      bar.tick(s.id);
+    let samples = await task.samples();
+    if (opts.limit !== undefined) samples = samples.slice(0, opts.limit);
+    if (!samples.length) throw new Error(`${task.name}: no samples to evaluate`);
+    const resumed = samples.filter((s) => log.has(s.id)).length;
+    if (resumed) console.log(`${task.name}: resuming, ${resumed} of ${samples.length} samples already in ${outDir}/samples.jsonl`);
+    const bar = progressBar(task.name, samples.length, resumed);
+    let computed = 0;
+    try {
+      for (const s of samples) {
+        if (log.has(s.id)) continue;
+        const stats = await task.evaluate(ctx, s);
+        await log.addSample(s.id, stats);
+        computed++;
+        bar.tick(s.id);
+      }
+    } finally {
+      bar.stop();
     }
+    const ids = new Set(samples.map((s) => s.id));
+    const mine = [...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st);
+    const rows = task.aggregate(sumStats(mine), mine.length).map((r) => ({ ...r, task: task.name }));
+    await log.writeResults(rows);
+    const report = await writeReport(outDir, task.name, rows, task.notes);
+    return { rows, markdown: report.markdown, files: [`${outDir}/results.jsonl`, ...report.files], computed, resumed };
   } finally {
-    bar.stop();
+    await log.close();
   }
-  const ids = new Set(samples.map((s) => s.id));
-  const mine = [...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st);
-  const rows = task.aggregate(sumStats(mine), mine.length).map((r) => ({ ...r, task: task.name }));
-  await log.writeResults(rows);
-  const report = await writeReport(outDir, task.name, rows, task.notes);
-  return { rows, markdown: report.markdown, files: [`${outDir}/results.jsonl`, ...report.files], computed, resumed };
 }

@@ -1,7 +1,19 @@
 // Results of a probe run, written as they are computed so an interrupted run resumes where it stopped:
 //   samples.jsonl  one line per evaluated sample: its additive statistics per (tap, layer) key
 //   results.jsonl  one row per (tap, layer) with the metric over all samples, written when the run ends
-// Every line is flushed at once (append + close), so a kill loses at most the sample being computed.
+// A sample line counts once its newline is on disk: each line is one write followed by fdatasync, and on resume
+// bytes after the last newline (a line torn by a kill) are cut off and that sample recomputed. results.jsonl and
+// run.json are replaced atomically (tmp + rename). One process per directory (RunLock).
+import { diskHint, writeFileAtomic } from '../io/atomicWrite.ts';
+import { RunLock } from './runLock.ts';
+
+/** The run directory cannot be used (not writable, full, corrupt): says which file and what is kept. */
+export class RunDirError extends Error {
+  constructor(readonly dir: string, detail: string) {
+    super(`${dir}: ${detail}`);
+    this.name = 'RunDirError';
+  }
+}
 
 export interface ResultRow {
   task: string;
@@ -36,56 +48,120 @@ export function parseStatKey(key: string): { tap: string; layer: number | null }
 
 /** Line-delimited JSON files of one run directory (Deno). */
 export class ResultsLog {
-  private constructor(readonly dir: string, readonly done: Map<string, SampleStats>, readonly settings: Record<string, unknown>) {}
+  private file: Deno.FsFile | null = null;
+  private constructor(
+    readonly dir: string,
+    readonly done: Map<string, SampleStats>,
+    readonly settings: Record<string, unknown>,
+    private readonly lock: RunLock,
+    /** Bytes of samples.jsonl that hold whole lines. */
+    private bytes: number,
+    /** Bytes cut off on open: a last line torn by a kill (its sample is recomputed). */
+    readonly tornBytes: number,
+  ) {}
 
   /**
    * Open (or resume) the run in `dir`. `settings` (task, model, taps, layers, prefix, ...) are stored in run.json;
-   * resuming with different settings is refused rather than mixing incompatible numbers.
+   * resuming with different settings is refused rather than mixing incompatible numbers. Takes the directory's
+   * lock (RunLockedError when another live process holds it); close() releases it.
    */
   static async open(dir: string, settings: Record<string, unknown>): Promise<ResultsLog> {
-    await Deno.mkdir(dir, { recursive: true });
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      const exists = await Deno.stat(dir).then((s) => s.isDirectory, () => false);
+      if (!exists) throw new RunDirError(dir, `cannot create the output directory: ${(e as Error).message}${diskHint(e)}`);
+    }
+    let lock: RunLock;
+    try {
+      lock = await RunLock.acquire(dir);
+    } catch (e) {
+      if ((e as Error).name === 'RunLockedError') throw e;
+      throw new RunDirError(dir, `cannot write to the output directory (creating its .lock failed: ${(e as Error).message}${diskHint(e)}); what is there is left as it is`);
+    }
+    try {
+      return await ResultsLog.resume(dir, settings, lock);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private static async resume(dir: string, settings: Record<string, unknown>, lock: RunLock): Promise<ResultsLog> {
     const runFile = `${dir}/run.json`;
+    const samplesFile = `${dir}/samples.jsonl`;
     const done = new Map<string, SampleStats>();
     let previous: Record<string, unknown> | null = null;
     try {
       previous = JSON.parse(await Deno.readTextFile(runFile));
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw new Error(`${runFile}: ${(e as Error).message}`);
+      if (!(e instanceof Deno.errors.NotFound)) throw new RunDirError(dir, `run.json: ${(e as Error).message}`);
     }
+    let bytes = 0, torn = 0;
     if (previous) {
       const a = JSON.stringify(previous), b = JSON.stringify(settings);
       if (a !== b) throw new Error(`${runFile}: this directory holds a run with other settings (${a}); use another --out or delete it to start over (asked: ${b})`);
-      let text = '';
+      let raw = new Uint8Array(0);
       try {
-        text = await Deno.readTextFile(`${dir}/samples.jsonl`);
+        raw = await Deno.readFile(samplesFile);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (!(e instanceof Deno.errors.NotFound)) throw new RunDirError(dir, `samples.jsonl: cannot read: ${(e as Error).message}`);
       }
-      text.split('\n').forEach((line, i) => {
+      bytes = raw.lastIndexOf(0x0a) + 1;
+      torn = raw.length - bytes;
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(raw.subarray(0, bytes));
+      text.split('\n').slice(0, -1).forEach((line, i) => {
         if (!line.trim()) return;
+        let l: SampleLine;
         try {
-          const l = JSON.parse(line) as SampleLine;
-          done.set(l.sample, l.stats);
+          l = JSON.parse(line);
         } catch {
-          // a line cut by a kill mid-write: that sample is recomputed
-          if (i !== text.split('\n').length - 1 && text.split('\n').slice(i + 1).some((x) => x.trim())) {
-            throw new Error(`${dir}/samples.jsonl line ${i + 1}: not JSON (the file is corrupt; delete it to start over)`);
-          }
+          throw new RunDirError(dir, `samples.jsonl line ${i + 1}: not JSON, yet a whole line (the file is corrupt; delete it to start over)`);
         }
+        if (typeof l?.sample !== 'string' || typeof l.stats !== 'object' || l.stats === null || Array.isArray(l.stats)) {
+          throw new RunDirError(dir, `samples.jsonl line ${i + 1}: expected {"sample": string, "stats": {...}}, found ${line.slice(0, 120)}`);
+        }
+        done.set(l.sample, l.stats);
       });
+      if (torn) {
+        // a line cut by a kill mid-write: drop it so the next append starts on a line of its own
+        try {
+          await Deno.truncate(samplesFile, bytes);
+        } catch (e) {
+          throw new RunDirError(dir, `samples.jsonl: cannot cut the torn last line (${torn} bytes): ${(e as Error).message}${diskHint(e)}`);
+        }
+      }
     } else {
-      await Deno.writeTextFile(runFile, JSON.stringify(settings, null, 1) + '\n');
+      try {
+        await writeFileAtomic(runFile, JSON.stringify(settings, null, 1) + '\n');
+      } catch (e) {
+        throw new RunDirError(dir, `${(e as Error).message}; nothing else was written`);
+      }
     }
-    return new ResultsLog(dir, done, settings);
+    return new ResultsLog(dir, done, settings, lock, bytes, torn);
   }
 
   has(sample: string): boolean {
     return this.done.has(sample);
   }
 
+  /** Append one sample's line and flush it to disk; on failure the file is cut back to its whole lines. */
   async addSample(sample: string, stats: SampleStats): Promise<void> {
+    const path = `${this.dir}/samples.jsonl`;
+    const line = new TextEncoder().encode(JSON.stringify({ sample, stats }) + '\n');
+    try {
+      this.file ??= await Deno.open(path, { append: true, create: true });
+      let at = 0;
+      while (at < line.length) at += await this.file.write(line.subarray(at));
+      await this.file.syncData();
+    } catch (e) {
+      this.file?.close();
+      this.file = null;
+      await Deno.truncate(path, this.bytes).catch(() => {});
+      throw new RunDirError(this.dir, `samples.jsonl: cannot append sample ${sample}: ${(e as Error).message}${diskHint(e)}; the ${this.done.size} sample(s) written before are kept — fix the disk and run again with the same --out to resume`);
+    }
+    this.bytes += line.length;
     this.done.set(sample, stats);
-    await Deno.writeTextFile(`${this.dir}/samples.jsonl`, JSON.stringify({ sample, stats }) + '\n', { append: true });
   }
 
   /** All samples' statistics, in the order they were computed. */
@@ -93,8 +169,20 @@ export class ResultsLog {
     return [...this.done.values()];
   }
 
+  /** results.jsonl, replaced atomically. */
   async writeResults(rows: readonly ResultRow[]): Promise<void> {
-    await Deno.writeTextFile(`${this.dir}/results.jsonl`, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+    try {
+      await writeFileAtomic(`${this.dir}/results.jsonl`, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+    } catch (e) {
+      throw new RunDirError(this.dir, `${(e as Error).message}; samples.jsonl is complete — run again with the same --out to write the results`);
+    }
+  }
+
+  /** Close samples.jsonl and release the directory's lock. */
+  async close(): Promise<void> {
+    this.file?.close();
+    this.file = null;
+    await this.lock.release();
   }
 }
 
