@@ -2,6 +2,7 @@
 // like transformers, renders with trim_blocks and lstrip_blocks), kvscope's own templates for the three model
 // types (the prompt formats of spec §1.7, §2.7, §3.7), and the study's single-turn prompt with an optional
 // text prefix before the image.
+import { TokenizerError } from './tokenizer.ts';
 import { Template } from '@huggingface/jinja';
 import { type CheckpointLocation, readText } from './safetensors.ts';
 
@@ -139,10 +140,10 @@ export async function findChatTemplate(location: CheckpointLocation): Promise<Ch
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${where('chat_template.json')}: not valid JSON: ${(e as Error).message}`);
+      throw new TokenizerError(`${where('chat_template.json')}: not valid JSON: ${(e as Error).message}`);
     }
     const t = (parsed as { chat_template?: unknown } | null)?.chat_template;
-    if (typeof t !== 'string') throw new Error(`${where('chat_template.json')}: expected {"chat_template": "<jinja text>"}, found ${typeof t === 'undefined' ? 'no chat_template field' : typeof t}`);
+    if (typeof t !== 'string') throw new TokenizerError(`${where('chat_template.json')}: expected {"chat_template": "<jinja text>"}, found ${typeof t === 'undefined' ? 'no chat_template field' : typeof t}`);
     return { template: t, file: 'chat_template.json' };
   }
   if (await location.has('chat_template.jinja')) return { template: await readText(location, 'chat_template.jinja'), file: 'chat_template.jinja' };
@@ -151,7 +152,7 @@ export async function findChatTemplate(location: CheckpointLocation): Promise<Ch
     try {
       config = JSON.parse(await readText(location, 'tokenizer_config.json'));
     } catch (e) {
-      throw new Error(`${where('tokenizer_config.json')}: not valid JSON: ${(e as Error).message}`);
+      throw new TokenizerError(`${where('tokenizer_config.json')}: not valid JSON: ${(e as Error).message}`);
     }
     const t = config?.chat_template;
     if (t === undefined || t === null) return null;
@@ -160,7 +161,7 @@ export async function findChatTemplate(location: CheckpointLocation): Promise<Ch
       const named = t.find((x) => x?.name === 'default') ?? t[0];
       if (typeof named?.template === 'string') return { template: named.template, file: 'tokenizer_config.json' };
     }
-    throw new Error(`${where('tokenizer_config.json')}: chat_template must be a string or a list of {name, template}`);
+    throw new TokenizerError(`${where('tokenizer_config.json')}: chat_template must be a string or a list of {name, template}`);
   }
   return null;
 }

@@ -3,10 +3,24 @@
 // transformers uses it (`convert_rgb`): every mode goes to RGBA, is alpha-composited over opaque white with
 // Pillow's integer `alpha_composite`, then RGB — so transparent pixels come out white, not black.
 // No EXIF orientation or ICC colour management is applied (PIL applies neither unless asked).
-// Every error names the file.
+// Every error is an ImageError naming the file. Sizes are bounded before anything is inflated: at most
+// MAX_IMAGE_PIXELS pixels (Pillow's DecompressionBombError threshold), and a PNG's zlib stream may not inflate to
+// more than its header's size needs (a small file that inflates without end is refused, not decoded).
+import { Unzlib } from 'fflate';
 import { decode as decodePngFile, encode as encodePngFile } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { checkRgbImage, type RgbImage } from './rgbImage.ts';
+
+/** An image file kvscope cannot decode: the message starts with the file's name. */
+export class ImageError extends Error {
+  constructor(readonly file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = 'ImageError';
+  }
+}
+
+/** Pillow's DecompressionBombError threshold (2 × Image.MAX_IMAGE_PIXELS). */
+export const MAX_IMAGE_PIXELS = 2 * 89_478_485;
 
 /** A label map: one stored index per pixel (palette indices or grey values, never colours). */
 export interface LabelImage {
@@ -54,12 +68,12 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
 
 /** Read and decode an image file (Deno). */
 export async function readImage(path: string): Promise<RgbImage> {
-  if (typeof Deno === 'undefined') throw new Error(`${path}: readImage reads files with Deno; in a browser use fetchImage or decodeImage`);
+  if (typeof Deno === 'undefined') throw new ImageError(path, `readImage reads files with Deno; in a browser use fetchImage or decodeImage`);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as Error).message}`);
+    throw new ImageError(path, `cannot read: ${(e as Error).message}`);
   }
   return decodeImage(bytes, path);
 }
@@ -70,11 +84,11 @@ export async function fetchImage(url: string): Promise<RgbImage> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new Error(`${url}: fetch failed: ${(e as Error).message}`);
+    throw new ImageError(url, `fetch failed: ${(e as Error).message}`);
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new Error(`${url}: HTTP ${res.status}`);
+    throw new ImageError(url, `HTTP ${res.status}`);
   }
   return decodeImage(new Uint8Array(await res.arrayBuffer()), url);
 }
@@ -92,31 +106,31 @@ export function encodePng(img: RgbImage): Uint8Array {
  */
 export function decodeLabelPng(bytes: Uint8Array, name: string): LabelImage {
   const format = checkedFormat(bytes, name);
-  if (format !== 'png') throw new Error(`${name}: a label map must be a PNG, this is ${format.toUpperCase()} (lossy compression would change the labels)`);
+  if (format !== 'png') throw new ImageError(name, `a label map must be a PNG, this is ${format.toUpperCase()} (lossy compression would change the labels)`);
   const png = readPng(bytes, name);
   const { width, height, channels } = png;
   const indexed = png.palette !== undefined;
   if (channels !== 1) {
-    throw new Error(`${name}: label PNG has ${channels} channels (${channels === 2 ? 'grey+alpha' : channels === 3 ? 'RGB' : 'RGBA'}); a label map must be palette or greyscale — decode it with decodeImage and map colours to class ids`);
+    throw new ImageError(name, `label PNG has ${channels} channels (${channels === 2 ? 'grey+alpha' : channels === 3 ? 'RGB' : 'RGBA'}); a label map must be palette or greyscale — decode it with decodeImage and map colours to class ids`);
   }
   const samples = unpackSamples(png, name);
   const out = new Uint8Array(width * height);
   for (let i = 0; i < out.length; i++) {
     const v = samples[i];
-    if (v > 255) throw new Error(`${name}: 16-bit label value ${v} at pixel (${i % width}, ${Math.floor(i / width)}) does not fit 8 bits`);
+    if (v > 255) throw new ImageError(name, `16-bit label value ${v} at pixel (${i % width}, ${Math.floor(i / width)}) does not fit 8 bits`);
     out[i] = v;
   }
   return indexed ? { width, height, data: out, palette: png.palette!.map((c) => c.slice(0, 3)), source: name } : { width, height, data: out, source: name };
 }
 
 function checkedFormat(bytes: Uint8Array, name: string): ImageFormat {
-  if (bytes.length === 0) throw new Error(`${name}: empty file (0 bytes)`);
+  if (bytes.length === 0) throw new ImageError(name, `empty file (0 bytes)`);
   const format = sniffImageFormat(bytes);
   if (format) return format;
   const other = UNSUPPORTED_MAGIC.find(([, magic]) => startsWith(bytes, magic));
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  if (other) throw new Error(`${name}: ${other[0]} images are not supported (kvscope decodes PNG and JPEG)`);
-  throw new Error(`${name}: not a PNG or JPEG (first bytes ${head})`);
+  if (other) throw new ImageError(name, `${other[0]} images are not supported (kvscope decodes PNG and JPEG)`);
+  throw new ImageError(name, `not a PNG or JPEG (first bytes ${head})`);
 }
 
 interface Png {
@@ -131,22 +145,76 @@ interface Png {
 
 /** fast-png decode with CRC checks, its data size checked against the header (a short IDAT is truncation). */
 function readPng(bytes: Uint8Array, name: string): Png {
+  checkPngBounds(bytes, name);
   let png: ReturnType<typeof decodePngFile>;
   try {
     png = decodePngFile(bytes, { checkCrc: true });
   } catch (e) {
     const cause = (e as Error & { cause?: Error }).cause;
-    throw new Error(`${name}: corrupt or truncated PNG (${bytes.length} bytes): ${(e as Error).message}${cause ? `: ${cause.message}` : ''}`);
+    throw new ImageError(name, `corrupt or truncated PNG (${bytes.length} bytes): ${(e as Error).message}${cause ? `: ${cause.message}` : ''}`);
   }
   const { width, height, channels, depth } = png;
-  if (!(width > 0 && height > 0)) throw new Error(`${name}: PNG of size ${width}×${height}; images must be at least 1×1`);
+  if (!(width > 0 && height > 0)) throw new ImageError(name, `PNG of size ${width}×${height}; images must be at least 1×1`);
   const rowBytes = depth < 8 ? Math.ceil((width * channels * depth) / 8) : width * channels;
   const want = rowBytes * height;
   if (!png.data || png.data.length !== want) {
-    throw new Error(`${name}: truncated or corrupt PNG: ${width}×${height}, ${channels} channel(s) at ${depth} bits needs ${want} samples, the image data held ${png.data?.length ?? 0}`);
+    throw new ImageError(name, `truncated or corrupt PNG: ${width}×${height}, ${channels} channel(s) at ${depth} bits needs ${want} samples, the image data held ${png.data?.length ?? 0}`);
   }
-  if (png.palette !== undefined && depth === 16) throw new Error(`${name}: 16-bit palette PNG is invalid`);
+  if (png.palette !== undefined && depth === 16) throw new ImageError(name, `16-bit palette PNG is invalid`);
   return { width, height, channels, depth, data: png.data as Uint8Array | Uint16Array, palette: png.palette, transparency: png.transparency };
+}
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Before decoding: the IHDR's size within MAX_IMAGE_PIXELS, and the IDAT stream inflating (counted, streamed, not
+ * kept) to no more than the filtered scanlines that size needs (+ 64 KiB slack) — a decompression bomb is refused
+ * here. Files whose chunks do not parse are left to the decoder, which names the corruption.
+ */
+function checkPngBounds(bytes: Uint8Array, name: string): void {
+  if (bytes.length < 33) return;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR' || dv.getUint32(8) !== 13) return;
+  const width = dv.getUint32(16), height = dv.getUint32(20), depth = bytes[24], colourType = bytes[25], interlace = bytes[28];
+  if (width === 0 || height === 0) throw new ImageError(name, `PNG of size ${width}×${height}; images must be at least 1×1`);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ImageError(name, `PNG of ${width}×${height} = ${width * height} pixels is over the ${MAX_IMAGE_PIXELS}-pixel limit (a decompression bomb, as Pillow calls it)`);
+  }
+  const channels = PNG_CHANNELS[colourType];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) return;
+  const bitsPerPixel = channels * depth;
+  const scanlines = (w: number, h: number) => (w && h ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  let need = 0;
+  if (interlace === 1) {
+    // Adam7 passes: (x0, y0, dx, dy)
+    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]) {
+      need += scanlines(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy));
+    }
+  } else need = scanlines(width, height);
+  const limit = need + 65536;
+  let inflated = 0;
+  const stream = new Unzlib((chunk) => {
+    inflated += chunk.length;
+    if (inflated > limit) throw new ImageError(name, `PNG image data inflates past ${limit} bytes, more than a ${width}×${height} ${depth}-bit image needs (${need}): corrupt or a decompression bomb`);
+  });
+  let at = 8;
+  try {
+    while (at + 12 <= bytes.length) {
+      const length = dv.getUint32(at);
+      const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+      if (at + 12 + length > bytes.length) return;
+      if (type === 'IDAT') {
+        const data = bytes.subarray(at + 8, at + 8 + length);
+        // push in 4 KiB pieces: one piece inflates to at most ~4 MiB (deflate tops out near 1032:1)
+        for (let p = 0; p < data.length; p += 4096) stream.push(data.subarray(p, Math.min(p + 4096, data.length)));
+      }
+      if (type === 'IEND') break;
+      at += 12 + length;
+    }
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    // a zlib error: the decoder below reports it with the file's context
+  }
 }
 
 /** One sample per channel per pixel as stored (sub-byte depths unpacked from their byte-aligned rows). */
@@ -164,7 +232,7 @@ function unpackSamples(png: Png, name: string): Uint8Array | Uint16Array {
       out[y * perRow + x] = (byte >> (8 - depth - (bit & 7))) & mask;
     }
   }
-  if (out.length !== width * height * channels) throw new Error(`${name}: internal: unpacked ${out.length} samples`);
+  if (out.length !== width * height * channels) throw new ImageError(name, `internal: unpacked ${out.length} samples`);
   return out;
 }
 
@@ -199,7 +267,7 @@ function pngToRgb(bytes: Uint8Array, name: string): RgbImage {
     const palette = png.palette;
     for (let i = 0; i < n; i++) {
       const c = palette[samples[i]];
-      if (!c) throw new Error(`${name}: palette index ${samples[i]} at pixel (${i % width}, ${Math.floor(i / width)}) is past the ${palette.length}-colour palette`);
+      if (!c) throw new ImageError(name, `palette index ${samples[i]} at pixel (${i % width}, ${Math.floor(i / width)}) is past the ${palette.length}-colour palette`);
       put(i, c[0], c[1], c[2], c.length > 3 ? c[3] : 255);
     }
   } else if (channels === 1) {
@@ -222,21 +290,21 @@ function pngToRgb(bytes: Uint8Array, name: string): RgbImage {
   } else if (channels === 4) {
     for (let i = 0; i < n; i++) put(i, to8(samples[4 * i]), to8(samples[4 * i + 1]), to8(samples[4 * i + 2]), to8(samples[4 * i + 3]));
   } else {
-    throw new Error(`${name}: PNG with ${channels} channels`);
+    throw new ImageError(name, `PNG with ${channels} channels`);
   }
   return { width, height, data: rgb, source: name };
 }
 
 /** JPEG (baseline or progressive; grey, YCbCr, Adobe CMYK/YCCK) to RGB with jpeg-js, strict about corruption. */
 function jpegToRgb(bytes: Uint8Array, name: string): RgbImage {
-  if (!hasJpegEnd(bytes)) throw new Error(`${name}: truncated JPEG (${bytes.length} bytes, no end-of-image marker FFD9)`);
+  if (!hasJpegEnd(bytes)) throw new ImageError(name, `truncated JPEG (${bytes.length} bytes, no end-of-image marker FFD9)`);
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 2048 });
   } catch (e) {
-    throw new Error(`${name}: corrupt JPEG: ${(e as Error).message}`);
+    throw new ImageError(name, `corrupt JPEG: ${(e as Error).message}`);
   }
-  if (!(img.width > 0 && img.height > 0)) throw new Error(`${name}: JPEG of size ${img.width}×${img.height}; images must be at least 1×1`);
+  if (!(img.width > 0 && img.height > 0)) throw new ImageError(name, `JPEG of size ${img.width}×${img.height}; images must be at least 1×1`);
   return { width: img.width, height: img.height, data: img.data, source: name };
 }
 

@@ -84,36 +84,92 @@ export function blobSource(blob: Blob, name = (blob as File).name ?? 'blob'): By
   };
 }
 
-/** A URL served with HTTP Range support (the browser loading a checkpoint from a static server). */
-export async function urlSource(url: string): Promise<ByteSource> {
-  const size = await urlSize(url);
+/** How long one HTTP request may take before it is abandoned (a stalled server must not hang a load). */
+export const URL_TIMEOUT_MS = 120_000;
+
+/** fetch with a deadline; network failures become SafetensorsErrors naming the URL. */
+async function fetchChecked(url: string, init: RequestInit, what: string, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const timedOut = (e as Error).name === 'TimeoutError';
+    throw new SafetensorsError(url, `${what} failed: ${timedOut ? `no answer within ${timeoutMs} ms` : (e as Error).message}`);
+  }
+}
+
+/** The body, at most `limit` bytes (a server sending more than asked is stopped, not buffered). */
+async function bodyUpTo(res: Response, limit: number, url: string, what: string, timeoutMs: number): Promise<Uint8Array> {
+  const out = new Uint8Array(limit);
+  let got = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return out.subarray(0, 0);
+  const deadline = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (got + value.length > limit) {
+        await reader.cancel();
+        throw new SafetensorsError(url, `${what} returned more than the ${limit} bytes asked for`);
+      }
+      out.set(value, got);
+      got += value.length;
+    }
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw e;
+    throw new SafetensorsError(url, `${what}: the body broke off after ${got} of ${limit} bytes (${(e as Error).message})`);
+  } finally {
+    clearTimeout(deadline);
+  }
+  return out.subarray(0, got);
+}
+
+/**
+ * A URL served with HTTP Range support (the browser loading a checkpoint from a static server). Every answer is
+ * checked: a 206 must say (Content-Range) that it holds exactly the bytes asked for, of a file of the size learnt
+ * first; a 200 is only taken for the whole file; a short or long body is an error, as is a request past `timeoutMs`.
+ */
+export async function urlSource(url: string, opts: { timeoutMs?: number } = {}): Promise<ByteSource> {
+  const timeoutMs = opts.timeoutMs ?? URL_TIMEOUT_MS;
+  const size = await urlSize(url, timeoutMs);
   return {
     name: url,
     size,
     async read(offset, length) {
       if (length === 0) return new Uint8Array(0);
-      const res = await fetch(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
-      if (res.status !== 206 && !(res.status === 200 && offset === 0 && length === size)) {
+      const last = offset + length - 1;
+      const what = `range request for bytes ${offset}-${last}`;
+      if (offset < 0 || last >= size) throw new SafetensorsError(url, `${what} is outside the ${size}-byte file`);
+      const res = await fetchChecked(url, { headers: { Range: `bytes=${offset}-${last}` } }, what, timeoutMs);
+      if (res.status === 206) {
+        const range = res.headers.get('content-range');
+        const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range?.trim() ?? '');
+        if (!m || Number(m[1]) !== offset || Number(m[2]) !== last || (m[3] !== '*' && Number(m[3]) !== size)) {
+          await res.body?.cancel();
+          throw new SafetensorsError(url, `${what} answered 206 with Content-Range ${JSON.stringify(range)}, not bytes ${offset}-${last}/${size}: the server sent other bytes than asked`);
+        }
+      } else if (!(res.status === 200 && offset === 0 && length === size)) {
         await res.body?.cancel();
-        throw new SafetensorsError(url, `range request for bytes ${offset}-${offset + length - 1} answered HTTP ${res.status} (the server must support Range)`);
+        throw new SafetensorsError(url, `${what} answered HTTP ${res.status}${res.status === 200 ? ' with the whole file (the server ignores Range)' : ''} (the server must support Range)`);
       }
-      const b = new Uint8Array(await res.arrayBuffer());
-      if (b.byteLength !== length) throw new SafetensorsError(url, `range request returned ${b.byteLength} bytes, wanted ${length}`);
+      const b = await bodyUpTo(res, length, url, what, timeoutMs);
+      if (b.byteLength !== length) throw new SafetensorsError(url, `${what} returned ${b.byteLength} bytes, wanted ${length}`);
       return b;
     },
   };
 }
 
 /** Size of a remote file: Content-Length of a HEAD, else the total in a one-byte range answer's Content-Range. */
-async function urlSize(url: string): Promise<number> {
-  const head = await fetch(url, { method: 'HEAD' });
+async function urlSize(url: string, timeoutMs: number): Promise<number> {
+  const head = await fetchChecked(url, { method: 'HEAD' }, 'HEAD', timeoutMs);
+  await head.body?.cancel();
   if (head.status === 404) throw new SafetensorsError(url, 'HTTP 404 (not found)');
-  const length = head.headers.get('content-length');
-  if (head.ok && length !== null && Number.isFinite(Number(length))) return Number(length);
-  const probe = await fetch(url, { headers: { Range: 'bytes=0-0' } });
+  const length = head.headers.get('content-length')?.trim() ?? null;
+  if (head.ok && length !== null && /^\d+$/.test(length) && Number.isSafeInteger(Number(length))) return Number(length);
+  const probe = await fetchChecked(url, { headers: { Range: 'bytes=0-0' } }, 'range probe', timeoutMs);
   await probe.body?.cancel();
-  const total = /\/(\d+)$/.exec(probe.headers.get('content-range') ?? '');
-  if (probe.status === 206 && total) return Number(total[1]);
+  const total = /^bytes 0-0\/(\d+)$/.exec(probe.headers.get('content-range')?.trim() ?? '');
+  if (probe.status === 206 && total && Number.isSafeInteger(Number(total[1]))) return Number(total[1]);
   throw new SafetensorsError(url, `cannot learn the size (HEAD answered HTTP ${head.status}, a range probe HTTP ${probe.status})`);
 }
 
@@ -235,7 +291,7 @@ export function checkpointLocation(where: string | readonly File[]): CheckpointL
     return {
       origin: base,
       async has(file) {
-        const res = await fetch(`${base}/${file}`, { method: 'HEAD' });
+        const res = await fetchChecked(`${base}/${file}`, { method: 'HEAD' }, 'HEAD', URL_TIMEOUT_MS);
         await res.body?.cancel();
         return res.ok;
       },

@@ -3,6 +3,7 @@
 // (`convert_slow_tokenizer`): Qwen2Converter for Qwen2Tokenizer (NFC, the Qwen split regex, ByteLevel without its
 // own regex, BPE without byte fallback) and GPT2Converter for GPT2Tokenizer (ByteLevel with the GPT-2 regex, BOS
 // template when add_bos_token). Added tokens come from tokenizer_config.json `added_tokens_decoder`.
+import { TokenizerError } from './tokenizer.ts';
 import type { AddedTokenJson, TokenizerConfig, TokenizerJson } from './tokenizer.ts';
 
 /** The pre-tokenizer split of Qwen2Converter: cl100k-like, but single digits (`\p{N}`, not `\p{N}{1,3}`). */
@@ -19,9 +20,9 @@ function converterFor(tokenizerClass: string | undefined): 'qwen2' | 'gpt2' | nu
 
 /** vocab.json: {token: id} with non-negative integer ids. */
 function checkVocab(vocab: unknown, file: string): Record<string, number> {
-  if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab)) throw new Error(`${file}: expected a JSON object {token: id}`);
+  if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab)) throw new TokenizerError(`${file}: expected a JSON object {token: id}`);
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerError(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
   }
   return vocab as Record<string, number>;
 }
@@ -38,7 +39,7 @@ export function parseMerges(text: string, file: string): [string, string][] {
     const line = raw.trim();
     if ((i === 0 && line.startsWith('#version:')) || line === '') continue;
     const parts = line.split(/\s+/);
-    if (parts.length !== 2) throw new Error(`${file}: line ${i + 1} ${JSON.stringify(line)} is not a pair "left right"`);
+    if (parts.length !== 2) throw new TokenizerError(`${file}: line ${i + 1} ${JSON.stringify(line)} is not a pair "left right"`);
     const key = `${parts[0]} ${parts[1]}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -52,7 +53,7 @@ function addedTokensOf(config: TokenizerConfig, file: string): AddedTokenJson[] 
   const out: AddedTokenJson[] = [];
   for (const [key, t] of Object.entries(config.added_tokens_decoder ?? {})) {
     const id = Number(key);
-    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new Error(`${file}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
+    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${file}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
     out.push({
       id,
       content: t.content,
@@ -71,7 +72,7 @@ export function fastTokenizerFromSlow(vocabJson: unknown, mergesTxt: string, con
   const configFile = `${origin}/tokenizer_config.json`;
   const converter = converterFor(config.tokenizer_class);
   if (converter === null) {
-    throw new Error(`${configFile}: tokenizer_class ${JSON.stringify(config.tokenizer_class ?? null)} has no tokenizer.json and kvscope converts only Qwen2Tokenizer and GPT2Tokenizer from vocab.json + merges.txt`);
+    throw new TokenizerError(`${configFile}: tokenizer_class ${JSON.stringify(config.tokenizer_class ?? null)} has no tokenizer.json and kvscope converts only Qwen2Tokenizer and GPT2Tokenizer from vocab.json + merges.txt`);
   }
   const vocab = checkVocab(vocabJson, `${origin}/vocab.json`);
   const merges = parseMerges(mergesTxt, `${origin}/merges.txt`);
@@ -114,7 +115,7 @@ export function fastTokenizerFromSlow(vocabJson: unknown, mergesTxt: string, con
     const field = config.bos_token;
     const bos = typeof field === 'string' ? field : (field?.content ?? null);
     const bosId = bos === null ? undefined : (addedTokens.find((t) => t.content === bos)?.id ?? vocab[bos]);
-    if (bos === null || bosId === undefined) throw new Error(`${configFile}: add_bos_token is true but bos_token ${JSON.stringify(bos)} is not in the vocabulary`);
+    if (bos === null || bosId === undefined) throw new TokenizerError(`${configFile}: add_bos_token is true but bos_token ${JSON.stringify(bos)} is not in the vocabulary`);
     const special = { SpecialToken: { id: bos, type_id: 0 } };
     postProcessor = {
       type: 'TemplateProcessing',

@@ -9,6 +9,14 @@ import { type CheckpointLocation, readText } from './safetensors.ts';
 import { fastTokenizerFromSlow } from './slowTokenizer.ts';
 
 /** One entry of tokenizer.json `added_tokens` (HF `AddedToken` serialised with its id). */
+/** A tokenizer file (tokenizer.json, tokenizer_config.json, vocab.json, merges.txt, ...) kvscope cannot use; the message starts with the file. */
+export class TokenizerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenizerError';
+  }
+}
+
 export interface AddedTokenJson {
   id: number;
   content: string;
@@ -63,7 +71,7 @@ export async function readJson(location: CheckpointLocation, file: string): Prom
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${location.origin}/${file}: not valid JSON: ${(e as Error).message}`);
+    throw new TokenizerError(`${location.origin}/${file}: not valid JSON: ${(e as Error).message}`);
   }
 }
 
@@ -119,7 +127,7 @@ export class Tokenizer {
     const configFile = `${origin}/tokenizer_config.json`;
     for (const [field, content] of [['bos_token', this.bosToken], ['eos_token', this.eosToken], ['pad_token', this.padToken]] as const) {
       if (content !== null && this.tokenToId(content) === undefined) {
-        throw new Error(`${configFile}: ${field} ${JSON.stringify(content)} is not in the vocabulary of ${source.modelFile ?? 'tokenizer.json'}`);
+        throw new TokenizerError(`${configFile}: ${field} ${JSON.stringify(content)} is not in the vocabulary of ${source.modelFile ?? 'tokenizer.json'}`);
       }
     }
     const stops = [...(source.generationEosIds ?? [])];
@@ -136,9 +144,9 @@ export class Tokenizer {
    */
   static async load(location: CheckpointLocation): Promise<Tokenizer> {
     const where = (file: string) => `${location.origin}/${file}`;
-    if (!(await location.has('tokenizer_config.json'))) throw new Error(`${where('tokenizer_config.json')}: not found (kvscope needs it beside tokenizer.json)`);
+    if (!(await location.has('tokenizer_config.json'))) throw new TokenizerError(`${where('tokenizer_config.json')}: not found (kvscope needs it beside tokenizer.json)`);
     const config = await readJson(location, 'tokenizer_config.json');
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${where('tokenizer_config.json')}: expected a JSON object`);
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new TokenizerError(`${where('tokenizer_config.json')}: expected a JSON object`);
     let json: unknown;
     let modelFile: string;
     if (await location.has('tokenizer.json')) {
@@ -150,7 +158,7 @@ export class Tokenizer {
       json = fastTokenizerFromSlow(vocab, merges, config as TokenizerConfig, location.origin);
       modelFile = 'vocab.json + merges.txt';
     } else {
-      throw new Error(`${where('tokenizer.json')}: not found, and no vocab.json + merges.txt to build it from`);
+      throw new TokenizerError(`${where('tokenizer.json')}: not found, and no vocab.json + merges.txt to build it from`);
     }
     const generationEosIds = await readGenerationEosIds(location);
     const template = await findChatTemplate(location);
@@ -163,7 +171,7 @@ export class Tokenizer {
     const configFile = `${source.origin}/tokenizer_config.json`;
     const json = checkTokenizerJson(tokenizerJson, modelFile);
     const config = (tokenizerConfig ?? {}) as TokenizerConfig;
-    if (typeof config !== 'object' || Array.isArray(config)) throw new Error(`${configFile}: expected a JSON object`);
+    if (typeof config !== 'object' || Array.isArray(config)) throw new TokenizerError(`${configFile}: expected a JSON object`);
     const merged = { ...json, added_tokens: mergeAddedTokens(json.added_tokens, config, modelFile, configFile) };
     let fast: FastTokenizer;
     try {
@@ -171,7 +179,7 @@ export class Tokenizer {
       const additional = (config.additional_special_tokens ?? []).map(specialTokenContent).filter((x): x is string => x !== null);
       fast = new FastTokenizer(merged, { ...config, additional_special_tokens: additional });
     } catch (e) {
-      throw new Error(`${modelFile}: cannot build the tokenizer: ${(e as Error).message}`);
+      throw new TokenizerError(`${modelFile}: cannot build the tokenizer: ${(e as Error).message}`);
     }
     const chatTemplate = source.chatTemplate !== undefined ? source.chatTemplate : configChatTemplate(config, configFile);
     return new Tokenizer(fast, merged, config, source.origin, { ...source, chatTemplate });
@@ -189,7 +197,7 @@ export class Tokenizer {
    */
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0) throw new Error(`${this.origin}: decode: id ${id} is not a non-negative integer`);
+      if (!Number.isInteger(id) || id < 0) throw new TokenizerError(`${this.origin}: decode: id ${id} is not a non-negative integer`);
     }
     const known = ids.filter((id) => id < this.vocabSize && this.fast.id_to_token(id) !== undefined);
     if (known.length === 0) return '';
@@ -207,7 +215,7 @@ export class Tokenizer {
   /** The id of a token that must exist (a template's special token); throws naming it otherwise. */
   requireId(token: string): number {
     const id = this.tokenToId(token);
-    if (id === undefined) throw new Error(`${this.origin}: token ${JSON.stringify(token)} is not in the vocabulary`);
+    if (id === undefined) throw new TokenizerError(`${this.origin}: token ${JSON.stringify(token)} is not in the vocabulary`);
     return id;
   }
 
@@ -224,15 +232,15 @@ export class Tokenizer {
 
 /** tokenizer.json must have a BPE-style model with a vocab object and an added_tokens list. */
 function checkTokenizerJson(value: unknown, file: string): TokenizerJson {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${file}: expected a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TokenizerError(`${file}: expected a JSON object`);
   const json = value as Partial<TokenizerJson>;
-  if (!json.model || typeof json.model !== 'object') throw new Error(`${file}: no "model" object`);
-  if (typeof json.model.type !== 'string') throw new Error(`${file}: model.type missing`);
-  if (!json.model.vocab || typeof json.model.vocab !== 'object') throw new Error(`${file}: model.vocab missing`);
+  if (!json.model || typeof json.model !== 'object') throw new TokenizerError(`${file}: no "model" object`);
+  if (typeof json.model.type !== 'string') throw new TokenizerError(`${file}: model.type missing`);
+  if (!json.model.vocab || typeof json.model.vocab !== 'object') throw new TokenizerError(`${file}: model.vocab missing`);
   const added = json.added_tokens ?? [];
-  if (!Array.isArray(added)) throw new Error(`${file}: added_tokens must be a list`);
+  if (!Array.isArray(added)) throw new TokenizerError(`${file}: added_tokens must be a list`);
   for (const [i, t] of added.entries()) {
-    if (!t || typeof t.content !== 'string' || !Number.isInteger(t.id) || t.id < 0) throw new Error(`${file}: added_tokens[${i}] needs a string content and a non-negative integer id`);
+    if (!t || typeof t.content !== 'string' || !Number.isInteger(t.id) || t.id < 0) throw new TokenizerError(`${file}: added_tokens[${i}] needs a string content and a non-negative integer id`);
   }
   for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const) if (!(k in json)) (json as Record<string, unknown>)[k] = null;
   return { ...json, added_tokens: added } as TokenizerJson;
@@ -245,14 +253,14 @@ function checkTokenizerJson(value: unknown, file: string): TokenizerJson {
 function mergeAddedTokens(added: AddedTokenJson[], config: TokenizerConfig, modelFile: string, configFile: string): AddedTokenJson[] {
   const byId = new Map(added.map((t) => [t.id, t]));
   const decoder = config.added_tokens_decoder ?? {};
-  if (typeof decoder !== 'object' || Array.isArray(decoder)) throw new Error(`${configFile}: added_tokens_decoder must be an object {id: token}`);
+  if (typeof decoder !== 'object' || Array.isArray(decoder)) throw new TokenizerError(`${configFile}: added_tokens_decoder must be an object {id: token}`);
   const extra: AddedTokenJson[] = [];
   for (const [key, t] of Object.entries(decoder)) {
     const id = Number(key);
-    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new Error(`${configFile}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
+    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${configFile}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
     const have = byId.get(id);
     if (have && have.content !== t.content) {
-      throw new Error(`${configFile}: added_tokens_decoder gives id ${id} to ${JSON.stringify(t.content)}, but ${modelFile} gives it to ${JSON.stringify(have.content)}`);
+      throw new TokenizerError(`${configFile}: added_tokens_decoder gives id ${id} to ${JSON.stringify(t.content)}, but ${modelFile} gives it to ${JSON.stringify(have.content)}`);
     }
     if (!have) extra.push({ id, content: t.content, single_word: t.single_word ?? false, lstrip: t.lstrip ?? false, rstrip: t.rstrip ?? false, normalized: t.normalized ?? false, special: t.special ?? false });
   }
@@ -268,7 +276,7 @@ function configChatTemplate(config: TokenizerConfig, configFile: string): string
     const named = t.find((x) => x && x.name === 'default') ?? t[0];
     if (named && typeof named.template === 'string') return named.template;
   }
-  throw new Error(`${configFile}: chat_template must be a string or a list of {name, template}`);
+  throw new TokenizerError(`${configFile}: chat_template must be a string or a list of {name, template}`);
 }
 
 /** generation_config.json `eos_token_id` (a number or a list), or [] when the file is absent. */
@@ -278,6 +286,6 @@ async function readGenerationEosIds(location: CheckpointLocation): Promise<numbe
   const e = g?.eos_token_id;
   if (e === undefined || e === null) return [];
   const ids = Array.isArray(e) ? e : [e];
-  if (!ids.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`${location.origin}/generation_config.json: eos_token_id must be a non-negative integer or a list of them, got ${JSON.stringify(e)}`);
+  if (!ids.every((x) => Number.isInteger(x) && x >= 0)) throw new TokenizerError(`${location.origin}/generation_config.json: eos_token_id must be a non-negative integer or a list of them, got ${JSON.stringify(e)}`);
   return ids as number[];
 }

@@ -2,6 +2,7 @@
 // missing fields: LlavaOnevisionImageProcessor, LlavaNextImageProcessor, Qwen2VLImageProcessor (which Qwen2.5-VL
 // checkpoints name; `Qwen2_5_VLImageProcessor` is accepted too). A `…Fast` class name maps to the same semantics:
 // kvscope always reproduces the slow/PIL path.
+import { ConfigError } from '../../io/config.ts';
 import { LLAVA_NEXT_PINPOINTS, oneVisionPinpoints } from './anyres.ts';
 import type { PilFilter } from './pilResize.ts';
 
@@ -65,7 +66,7 @@ const KINDS: Record<string, ImageProcessorConfig['kind']> = {
 class Fields {
   constructor(readonly obj: Record<string, unknown>, readonly file: string) {}
   fail(field: string, want: string, got: unknown): never {
-    throw new Error(`${this.file}: field '${field}': expected ${want}, got ${JSON.stringify(got)}`);
+    throw new ConfigError(this.file, `field '${field}'`, `expected ${want}, got ${JSON.stringify(got)}`);
   }
   has(field: string): boolean {
     return this.obj[field] !== undefined && this.obj[field] !== null;
@@ -146,10 +147,10 @@ export function parsePreprocessorConfig(
     try {
       obj = JSON.parse(json);
     } catch (e) {
-      throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+      throw new ConfigError(file, '', `not valid JSON (${(e as Error).message})`);
     }
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${file}: expected a JSON object`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ConfigError(file, '', 'expected a JSON object');
   const f = new Fields(obj as Record<string, unknown>, file);
   const rawType = f.has('image_processor_type') ? f.obj.image_processor_type : opts.assume;
   if (typeof rawType !== 'string') {
