@@ -6,6 +6,7 @@ import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/pr
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
+import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts';
 import { forwardCommand, makeTiny, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
 import { demoProbes, probeCommand, studyCommand } from './probeCommand.ts';
 import { TASK_NAMES } from '../../src/tasks/registry.ts';
@@ -117,6 +118,22 @@ probeOptions(program.command('study')
     const r = await studyCommand(kind, o);
     console.log(r.markdown);
     console.log(`written: ${r.files.join(', ')}`);
+  });
+
+program.command('profile')
+  .description('one prefill (+ N decode steps) with GPU timestamps on every dispatch: time per op family, layer and kernel, GFLOP/s, GB/s, % of roofline; trace.json (Perfetto) + profile.svg')
+  .requiredOption('--model <dir>', 'HF checkpoint directory')
+  .option('--image <file>', 'PNG or JPEG (default: a 96×128 test picture)')
+  .option('--prompt <text>', 'the user text', 'What is shown in this image?')
+  .option('--decode <n>', 'greedy decode steps after the prefill', (v) => parseInt(v, 10), 0)
+  .option('--warmup <n>', 'unprofiled prefills first', (v) => parseInt(v, 10), 0)
+  .option('--roofline <file>', 'the adapter\'s measured peaks: the JSON of `kvscope bench roofline --json`')
+  .option('--top <n>', 'kernels listed', (v) => parseInt(v, 10), 15)
+  .option('--out <dir>', 'write profile.txt, profile.json, trace.json, profile.svg there')
+  .action(async (o: ProfileCommandOptions) => {
+    const r = await profileCommand(o);
+    console.log(r.text);
+    if (r.files.length) console.log(`\nwritten: ${r.files.join(', ')}`);
   });
 
 const bench = program.command('bench').description('benchmarks');

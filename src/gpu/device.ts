@@ -3,6 +3,7 @@
 import { GpuDeviceLostError } from './errors.ts';
 import { KernelRegistry } from './kernel.ts';
 import { BufferPool } from './pool.ts';
+import type { Profiler } from './profiler.ts';
 import { SHADERS } from './shaderList.ts';
 import { runSelfTests, type SelfTestResult } from './selfTest.ts';
 
@@ -49,6 +50,8 @@ export class Gpu {
   maxBindingBytes: number;
   selfTests: SelfTestResult[] = [];
   features: GpuFeatures = { shaderF16: false, timestampQuery: false, subgroups: false };
+  /** When set, every Stage built without its own profiler records into this one (`kvscope profile`). */
+  profiler: Profiler | null = null;
   private lostReason: string | null = null;
 
   constructor(

@@ -26,7 +26,11 @@ export class Stage {
   private cleanups: (() => void)[] = [];
   private submitted = false;
 
-  constructor(readonly gpu: Gpu, readonly label: string, readonly profiler: Profiler | null = null) {
+  /** The profiler given, else the one a caller installed on the device (`gpu.profiler`, e.g. `kvscope profile`). */
+  readonly profiler: Profiler | null;
+
+  constructor(readonly gpu: Gpu, readonly label: string, profiler: Profiler | null = null) {
+    this.profiler = profiler ?? gpu.profiler;
     gpu.assertAlive(label);
     gpu.device.pushErrorScope('out-of-memory');
     gpu.device.pushErrorScope('validation');
@@ -48,6 +52,7 @@ export class Stage {
     }
     if (x === 0 || y === 0 || z === 0) return; // empty problem: nothing to do
     const entries: GPUBindGroupEntry[] = [];
+    const bound = new Map<GPUBuffer, number>();
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') {
         const data = packUniform(kernel, d.uniforms ?? {});
@@ -60,6 +65,7 @@ export class Stage {
       const r = d.bindings[b.name];
       if (!r) throw new Error(`${d.label}: ${kernel.key} needs a buffer for '${b.name}', none given`);
       const res = 'buffer' in r && !(r instanceof GPUBuffer) ? r : { buffer: r as GPUBuffer };
+      if (res.buffer !== this.gpu.dummyBuffer) bound.set(res.buffer, Math.max(bound.get(res.buffer) ?? 0, res.size ?? res.buffer.size - (res.offset ?? 0)));
       entries.push({ binding: b.binding, resource: res });
     }
     for (const name of Object.keys(d.bindings)) {
@@ -68,7 +74,8 @@ export class Stage {
       }
     }
     const group = this.gpu.device.createBindGroup({ layout: kernel.layout, entries, label: d.label });
-    const slot = this.profiler?.slot(d.label, kernel.key);
+    const boundBytes = [...bound.values()].reduce((a, n) => a + n, 0);
+    const slot = this.profiler?.slot(d.label, kernel.key, { stage: this.label, boundBytes, workgroups: [x, y, z] });
     if (slot !== undefined || !this.pass) {
       this.endPass();
       this.pass = this.encoder.beginComputePass(slot !== undefined ? { label: d.label, timestampWrites: slot } : { label: this.label });
@@ -116,6 +123,7 @@ export class Stage {
     this.endPass();
     this.profiler?.resolve(this.encoder);
     const dev = this.gpu.device;
+    const submitMs = performance.now();
     dev.queue.submit([this.encoder.finish()]);
     for (const fn of this.cleanups.splice(0)) fn();
     const validation = await dev.popErrorScope();
@@ -128,5 +136,6 @@ export class Stage {
     if (oom) throw new GpuKernelError('out-of-memory', where, oom.message);
     if (validation) throw new GpuKernelError('validation', where, validation.message);
     this.gpu.assertAlive(this.label);
+    await this.profiler?.submitted(this.label, submitMs);
   }
 }
