@@ -1,8 +1,10 @@
-// Median GPU time of a recorded piece of work: timestamp queries when the adapter has them (the sum of the
-// stage's dispatch times), otherwise wall clock from submit to onSubmittedWorkDone.
+// The one timing method of every benchmark table, for kvscope and its peers alike: wall clock from the call that
+// encodes and submits the work to the device queue's onSubmittedWorkDone. Inputs are already on the GPU and no
+// output is read back, for every implementation. Medians over reps after warmup runs.
 import type { Gpu } from '../../src/gpu/device.ts';
-import { Profiler } from '../../src/gpu/profiler.ts';
 import { Stage } from '../../src/gpu/stage.ts';
+
+export const TIMING_METHOD = 'wall clock from the op call (encode + submit) to onSubmittedWorkDone; inputs on the GPU, readback excluded, the same for every implementation';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -10,22 +12,24 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
-export async function timeStage(gpu: Gpu, reps: number, record: (stage: Stage) => Promise<void>, warmup = 1): Promise<number> {
-  const profiler = gpu.features.timestampQuery ? new Profiler(gpu, 512) : null;
+/** Median ms of `call` (which encodes and submits work on `device`) until the device's queue is drained. */
+export async function timeOnQueue(device: GPUDevice, reps: number, call: () => void | Promise<void>, warmup = 1): Promise<number> {
   const times: number[] = [];
-  try {
-    for (let r = 0; r < warmup + reps; r++) {
-      const stage = new Stage(gpu, 'bench', profiler);
-      await record(stage);
-      const t0 = performance.now();
-      await stage.submit();
-      await gpu.device.queue.onSubmittedWorkDone();
-      const wall = performance.now() - t0;
-      const gpuMs = profiler ? (await profiler.read()).reduce((a, e) => a + e.ms, 0) : wall;
-      if (r >= warmup) times.push(gpuMs);
-    }
-  } finally {
-    profiler?.destroy();
+  await device.queue.onSubmittedWorkDone(); // start from an idle queue
+  for (let r = 0; r < warmup + reps; r++) {
+    const t0 = performance.now();
+    await call();
+    await device.queue.onSubmittedWorkDone();
+    if (r >= warmup) times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** Median ms of one kvscope Stage recorded by `record` and submitted, by `timeOnQueue`. */
+export function timeStage(gpu: Gpu, reps: number, record: (stage: Stage) => void | Promise<void>, warmup = 1): Promise<number> {
+  return timeOnQueue(gpu.device, reps, async () => {
+    const stage = new Stage(gpu, 'bench');
+    await record(stage);
+    await stage.submit();
+  }, warmup);
 }

@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { benchKernels } from '../bench/kernels.ts';
+import { measureRoofline, ROOFLINE_CACHE, rooflineTable } from '../bench/roofline.ts';
+import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
 import { doctorReport } from './doctor.ts';
@@ -137,6 +139,17 @@ program.command('profile')
   });
 
 const bench = program.command('bench').description('benchmarks');
+bench.command('roofline')
+  .description("this adapter's measured peaks: f32/f16 FMA GFLOP/s, storage read GB/s, empty dispatches/s (cached per adapter)")
+  .option('--json', 'the result as one JSON object')
+  .option('--reps <n>', 'timed repetitions per measurement (median reported)', (v) => parseInt(v, 10))
+  .action(async (o: { json?: boolean; reps?: number }) => {
+    const gpu = await acquireGpu();
+    const r = await measureRoofline(gpu, { reps: o.reps, log: o.json ? undefined : (s) => console.log(s) });
+    const where = writeAdapterCache(gpu, ROOFLINE_CACHE, r);
+    console.log(o.json ? JSON.stringify(r) : `${rooflineTable(r)}
+cached in ${where}`);
+  });
 bench.command('kernels')
   .description('GFLOP/s and GB/s per kernel at the real models\' shapes, with tfjs-webgpu as the peer')
   .option('--quick', 'a subset that finishes in about a minute on a software adapter')

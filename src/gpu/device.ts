@@ -4,7 +4,7 @@ import { GpuDeviceLostError } from './errors.ts';
 import { KernelRegistry } from './kernel.ts';
 import { BufferPool } from './pool.ts';
 import type { Profiler } from './profiler.ts';
-import { SHADERS } from './shaderList.ts';
+import { SHADER_FEATURES, SHADERS } from './shaderList.ts';
 import { runSelfTests, type SelfTestResult } from './selfTest.ts';
 
 /** Limits requested at their adapter maximum. */
@@ -146,7 +146,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     gpu.maxBindingBytes = Math.min(gpu.maxBindingBytes, Math.max(16, Math.floor(opts.maxBindingBytes / 4) * 4));
   }
   // every kernel compiled up front (the feature self-test shaders only where the device has the feature)
-  const optional: Record<string, GPUFeatureName> = { selftest_f16: 'shader-f16' as GPUFeatureName, selftest_subgroups: 'subgroups' as GPUFeatureName };
+  const optional = SHADER_FEATURES as Record<string, GPUFeatureName>;
   await gpu.kernels.load(SHADERS.filter((s) => !optional[s] || requiredFeatures.includes(optional[s])));
   gpu.selfTests = await runSelfTests(gpu, requiredFeatures);
   for (const t of gpu.selfTests) {

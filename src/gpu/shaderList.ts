@@ -20,6 +20,8 @@ export const SHADERS = [
   'probe/logistic_regression',
   'probe/score_map',
   'probe/top_k',
+  'roofline',
+  'roofline_f16',
   'rope',
   'rows',
   'selftest_basic',
@@ -27,3 +29,10 @@ export const SHADERS = [
   'selftest_subgroups',
   'softmax',
 ] as const;
+
+/** Shaders that need an optional device feature: compiled only where the device has it. */
+export const SHADER_FEATURES: Record<string, string> = {
+  roofline_f16: 'shader-f16',
+  selftest_f16: 'shader-f16',
+  selftest_subgroups: 'subgroups',
+};
