@@ -9,7 +9,7 @@ import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchMode
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts';
-import { forwardCommand, makeTiny, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
+import { forwardCommand, makeTiny, makeTinyFrom, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
 import { demoProbes, probeCommand, studyCommand } from './probeCommand.ts';
 import { TASK_NAMES } from '../../src/tasks/registry.ts';
 import { SHORT_TAPS } from '../../src/capture/taps.ts';
@@ -36,16 +36,27 @@ program.command('selftest')
   });
 
 program.command('make-tiny')
-  .description(`write a random checkpoint in HF's exact layout (and a sharded copy in <dir>-sharded); arch: ${TINY_ARCHS.join(', ')}`)
-  .argument('<arch>', TINY_ARCHS.join(' | '))
-  .argument('<dir>', 'output directory')
+  .description(`write a random checkpoint in HF's exact layout (and a sharded copy in <dir>-sharded); arch: ${TINY_ARCHS.join(', ')}; or --from a hub folder's small files: make-tiny --from SRC OUT`)
+  .argument('<arch>', `${TINY_ARCHS.join(' | ')} (with --from: the output directory)`)
+  .argument('[dir]', 'output directory')
   .option('--seed <n>', 'random seed', (v) => parseInt(v, 10), 0)
   .option('--dims <dims>', "'tiny' (tests) or 'real-0.5b' (LLaVA-OneVision-0.5B's real dimensions, for benchmarks)", 'tiny')
-  .option('--dtype <dtype>', 'F32, F16 or BF16 (default F32; real-0.5b F16)')
+  .option('--dtype <dtype>', 'F32, F16 or BF16 (default F32; real-0.5b F16; --from: the config\'s torch_dtype)')
   .option('--shards <n>', 'shards of the sharded copy (1: none)', (v) => parseInt(v, 10), 3)
-  .action(async (arch: string, dir: string, o: { seed: number; dims: 'tiny' | 'real-0.5b'; dtype?: 'F32' | 'F16' | 'BF16'; shards: number }) => {
-    if (!['tiny', 'real-0.5b'].includes(o.dims)) throw new Error(`--dims must be tiny or real-0.5b, got ${o.dims}`);
+  .option('--from <src>', "a hub folder's small files (config.json, model.safetensors.index.json, preprocessor / tokenizer / chat template files): real widths and names, random weights")
+  .option('--lm-layers <n>', '--from: LM layers to keep', (v) => parseInt(v, 10))
+  .option('--vision-layers <n>', '--from: vision tower layers to keep', (v) => parseInt(v, 10))
+  .action(async (arch: string, dir: string | undefined, o: { seed: number; dims: 'tiny' | 'real-0.5b'; dtype?: 'F32' | 'F16' | 'BF16'; shards: number; from?: string; lmLayers?: number; visionLayers?: number }) => {
     if (o.dtype && !['F32', 'F16', 'BF16'].includes(o.dtype)) throw new Error(`--dtype must be F32, F16 or BF16, got ${o.dtype}`);
+    if (o.from) {
+      if (dir !== undefined) throw new Error(`make-tiny --from ${o.from}: give only the output directory (got ${arch} and ${dir})`);
+      const t0 = performance.now();
+      const r = await makeTinyFrom(o.from, arch, o);
+      console.log(`wrote ${r.dir}: ${r.config.model_type}, ${r.tensors} tensors, ${r.bytes} bytes ${r.dtype} in ${r.files.join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s); copied ${r.copied.join(', ') || 'nothing'}; added ${r.added.join(', ') || 'nothing'}`);
+      return;
+    }
+    if (dir === undefined) throw new Error('make-tiny: give <arch> and <dir> (or --from SRC OUT)');
+    if (!['tiny', 'real-0.5b'].includes(o.dims)) throw new Error(`--dims must be tiny or real-0.5b, got ${o.dims}`);
     const written = await makeTiny(arch, dir, o);
     console.log(`wrote ${written.join(' and ')}`);
   });

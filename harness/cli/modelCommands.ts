@@ -10,6 +10,7 @@ import { writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/ti
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { writeTinySiglip } from '../../src/models/tiny/tinySiglip.ts';
 import { reshardCheckpoint } from '../../src/models/tiny/writeCheckpoint.ts';
+import { type HubShapedResult, writeHubShapedCheckpoint } from '../../src/models/tiny/hubShapedCheckpoint.ts';
 import { type Progress, progressBar } from '../../src/tasks/progress.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { MultimodalModel } from '../../src/models/model.ts';
@@ -49,6 +50,11 @@ export async function makeTiny(arch: string, dir: string, o: MakeTinyOptions = {
   const single = await Deno.stat(`${dir}/model.safetensors`).then(() => true, () => false);
   if (single && (o.shards ?? 3) > 1) written.push(await reshardCheckpoint(dir, o.shards ?? 3));
   return written;
+}
+
+/** make-tiny --from: a random checkpoint shaped exactly like the hub folder `src` (depth cut by the flags). */
+export async function makeTinyFrom(src: string, dir: string, o: { lmLayers?: number; visionLayers?: number; seed?: number; dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<HubShapedResult> {
+  return await writeHubShapedCheckpoint(src, dir, o);
 }
 
 /** HF processor outputs (and input_ids when the checkpoint has a tokenizer) for one image and prompt. */

@@ -170,7 +170,7 @@ export function vitTowerTensors(rng: WeightRng, v: LlavaVisionConfig, pre: strin
 }
 
 /** Every tensor of a LLaVA checkpoint in the hub's legacy names, vision tower first as the llava-hf files hold them. */
-function llavaTensors(rng: WeightRng, cfg: LlavaOnevisionConfig | LlavaNextConfig): TinyTensor[] {
+export function llavaTensors(rng: WeightRng, cfg: LlavaOnevisionConfig | LlavaNextConfig): TinyTensor[] {
   const h = cfg.text_config.hidden_size;
   const vin = cfg.vision_config.hidden_size * (typeof cfg.vision_feature_layer === 'number' ? 1 : cfg.vision_feature_layer.length);
   return [

@@ -66,7 +66,7 @@ export function tinyQwen2_5_vlConfig(opts: { dtype: TinyDType; tied: boolean }):
 }
 
 /** The ViT + merger tensors under `visual.` (Conv3d without bias; every Linear of the blocks and merger with bias). */
-function visualTensors(rng: WeightRng, cfg: Qwen2_5VLConfig): TinyTensor[] {
+export function visualTensors(rng: WeightRng, cfg: Qwen2_5VLConfig): TinyTensor[] {
   const v = cfg.vision_config, hv = v.hidden_size, inter = v.intermediate_size;
   const fanIn = v.in_channels * v.temporal_patch_size * v.patch_size * v.patch_size;
   const out: TinyTensor[] = [{
