@@ -35,5 +35,7 @@ node test/browser/model.browser.mjs 2>&1 | tee out/browser-model.log
 count out/browser-model.log '^browser model: [0-9]+ passed, [0-9]+ failed' 'browser model'
 echo "== chromium (SwiftShader) KV cache explorer =="; node test/browser/explorer.browser.mjs 2>&1 | tee out/browser-explorer.log; count out/browser-explorer.log '^browser explorer: [0-9]+ passed, [0-9]+ failed' 'browser explorer'
 
+echo "== chromium (SwiftShader) forward profile =="; node test/browser/profile.browser.mjs 2>&1 | tee out/browser-profile.log; count out/browser-profile.log '^browser profile: [0-9]+ passed, [0-9]+ failed' 'browser profile'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,9 @@ import { Stage } from '../../src/gpu/stage.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { decodeImage } from '../../src/io/image.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
-import type { ForwardResult, MultimodalModel, TapName } from '../../src/models/model.ts';
+import { testPicture } from './testPicture.ts';
+import type { TapName } from '../../src/capture/taps.ts';
+import type { ForwardResult, MultimodalModel } from '../../src/models/model.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { sliceRows } from '../../src/ops/rows.ts';
 import { asRows, cosineSimilarity } from '../../src/probe/similarity.ts';
@@ -56,22 +58,6 @@ const MAX_CANVAS = 512;
 
 const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' }[c]!));
 const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-
-/** A 96×128 test picture: colour gradients, a checkerboard and a disc, so neighbouring tokens differ. */
-export function testPicture(height = 96, width = 128): RgbImage {
-  const data = new Uint8Array(height * width * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      const disc = (x - width * 0.65) ** 2 + (y - height * 0.45) ** 2 < (height * 0.22) ** 2;
-      const check = ((x >> 4) + (y >> 4)) % 2;
-      data[o] = disc ? 240 : (x * 255 / width) & 255;
-      data[o + 1] = disc ? 200 : (y * 200 / height + check * 50) & 255;
-      data[o + 2] = disc ? 40 : ((x + y) * 2) & 255;
-    }
-  }
-  return { width, height, data, source: `test picture ${height}×${width}` };
-}
 
 function tapName(tap: ExplorerTap, layer: number): TapName {
   return tap === 'projector' ? 'projector.out' : `lm.layers.${layer}.attn.${tap === 'value' ? 'v' : 'k'}`;

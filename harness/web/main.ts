@@ -2,7 +2,8 @@
 // references, exactly as test/ops/kernels.test.ts runs it in Deno. `?run=kernels` starts the tests at load and
 // publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs; `?run=model` runs a model
 // forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs;
-// `?view=explorer` opens the KV cache explorer (harness/web/explorer.ts).
+// `?view=explorer` opens the KV cache explorer (harness/web/explorer.ts), `?view=profile` the forward profile
+// (harness/web/profileView.ts).
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { setShaderSource } from '../../src/gpu/kernel.ts';
 import { allCases as opCases } from '../../test/ops/cases/index.ts';
@@ -114,12 +115,19 @@ async function main(): Promise<void> {
     window.__kvscopeResults = { adapter: '', results: [], error: (e as Error).message };
     window.__kvscopeModel = { adapter: '', error: `no WebGPU: ${(e as Error).message}` };
     window.__kvscopeExplorer = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, queries: 0 };
+    window.__kvscopeProfile = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}` };
     return;
   }
   // `?view=explorer`: the KV cache explorer (harness/web/explorer.ts) replaces the doctor page
   if (new URLSearchParams(location.search).get('view') === 'explorer') {
     const { startExplorer } = await import('./explorer.ts');
     startExplorer(gpu, document.body, new URLSearchParams(location.search));
+    return;
+  }
+  // `?view=profile`: one profiled prefill (+ decode) of a checkpoint (harness/web/profileView.ts)
+  if (new URLSearchParams(location.search).get('view') === 'profile') {
+    const { startProfileView } = await import('./profileView.ts');
+    startProfileView(gpu, document.body, new URLSearchParams(location.search));
     return;
   }
   $('report').innerHTML = report(gpu);

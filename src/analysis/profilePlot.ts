@@ -25,14 +25,14 @@ export function profilePlotSpec(p: ForwardProfile): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'GPU time per layer, by op family', subtitle: `${p.device}; ${p.mode === 'timestamp' ? 'timestamp queries' : 'wall time per stage'}` },
     data: { values },
-    facet: { row: { field: 'phase', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
+    facet: { row: { field: 'phase', type: 'nominal', title: null, sort: ['prefill', 'decode'] } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
       width: Math.max(300, 14 * order.size),
       height: 180,
       mark: 'bar',
       encoding: {
-        x: { field: 'layer', type: 'ordinal', sort: { field: 'order' }, title: 'layer / stage', axis: { labelAngle: -60 } },
+        x: { field: 'layer', type: 'ordinal', sort: { field: 'order', op: 'min' }, title: 'layer / stage', axis: { labelAngle: -60 } },
         y: { field: 'ms', type: 'quantitative', aggregate: 'sum', title: 'GPU ms' },
         color: { field: 'family', type: 'nominal', title: 'op family' },
         tooltip: [{ field: 'layer' }, { field: 'family' }, { field: 'ms', aggregate: 'sum', format: '.3f' }],

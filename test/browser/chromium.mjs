@@ -65,3 +65,28 @@ export async function startSession() {
   }
   return { base, browser, async close() { await browser.close(); await cleanup(); } };
 }
+
+/**
+ * Screenshot the page to out/screenshots/<name>.png and measure it: the standard deviation of the grey level and
+ * the number of distinct colours, so a blank or one-colour page fails the check that uses them.
+ */
+export async function screenshotStats(page, name, opts = {}) {
+  const { decode } = await import('fast-png');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync('out/screenshots', { recursive: true });
+  const path = `out/screenshots/${name}.png`;
+  const png = await page.screenshot({ fullPage: true, ...opts });
+  writeFileSync(path, png);
+  const img = decode(png);
+  const ch = img.channels, n = img.width * img.height;
+  let sum = 0, sum2 = 0;
+  const colours = new Set();
+  for (let i = 0; i < n; i++) {
+    const r = img.data[i * ch], g = img.data[i * ch + 1], b = img.data[i * ch + 2];
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    sum += y; sum2 += y * y;
+    if (colours.size < 100_000) colours.add((r << 16) | (g << 8) | b);
+  }
+  const mean = sum / n;
+  return { path, width: img.width, height: img.height, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colours: colours.size };
+}
