@@ -237,6 +237,13 @@ function checkTokenizerJson(value: unknown, file: string): TokenizerJson {
   if (!json.model || typeof json.model !== 'object') throw new TokenizerError(`${file}: no "model" object`);
   if (typeof json.model.type !== 'string') throw new TokenizerError(`${file}: model.type missing`);
   if (!json.model.vocab || typeof json.model.vocab !== 'object') throw new TokenizerError(`${file}: model.vocab missing`);
+  // a BPE/WordPiece vocab maps tokens to ids (Unigram's is a list of [piece, score]); an id of another type would
+  // come out of encode and index the embedding with it
+  if (!Array.isArray(json.model.vocab)) {
+    for (const [token, id] of Object.entries(json.model.vocab as Record<string, unknown>)) {
+      if (!Number.isSafeInteger(id) || (id as number) < 0) throw new TokenizerError(`${file}: model.vocab[${JSON.stringify(token)}] is ${JSON.stringify(id)}, expected a non-negative integer id`);
+    }
+  }
   const added = json.added_tokens ?? [];
   if (!Array.isArray(added)) throw new TokenizerError(`${file}: added_tokens must be a list`);
   for (const [i, t] of added.entries()) {
