@@ -3,6 +3,7 @@
 // Layout: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
 // "__metadata__": {...}}, then the data; offsets are relative to the first byte after the header.
 // Every error names the file and, where there is one, the tensor.
+import { type FileSource, sourceOf } from './source.ts';
 
 /** Element types a safetensors header may name, with their byte sizes (other names are listed, size unknown). */
 export const SAFETENSORS_DTYPES: Record<string, number> = {
@@ -272,19 +273,11 @@ export interface CheckpointLocation {
   open(file: string): Promise<ByteSource>;
 }
 
-/** A directory path, an http(s) URL of a directory, or the Files of a picked folder. */
-export function checkpointLocation(where: string | readonly File[]): CheckpointLocation {
+/** A directory path, an http(s) URL of a directory, the Files of a picked folder, or any FileSource (src/io/source.ts). */
+export function checkpointLocation(where: string | readonly File[] | FileSource): CheckpointLocation {
   if (typeof where !== 'string') {
-    const byName = new Map(where.map((f) => [f.name, f]));
-    return {
-      origin: 'selected files',
-      has: (file) => Promise.resolve(byName.has(file)),
-      open: (file) => {
-        const f = byName.get(file);
-        if (!f) return Promise.reject(new SafetensorsError(file, 'not among the selected files'));
-        return Promise.resolve(blobSource(f, f.name));
-      },
-    };
+    const src = sourceOf(where);
+    return { origin: src.root, has: (file) => src.exists(file), open: (file) => src.open(file) };
   }
   const base = where.replace(/\/+$/, '');
   if (/^https?:\/\//.test(base)) {
