@@ -249,12 +249,6 @@ async function settle(gpu: Gpu): Promise<void> {
   await gpu.device.queue.onSubmittedWorkDone();
 }
 
-function disposeResult(r: ForwardResult): void {
-  r.logits.dispose();
-  r.cache.dispose();
-  for (const t of new Set(r.taps.values())) t.dispose();
-}
-
 /** Wall ms of one forward until the queue is idle, and its result (the caller disposes it). */
 async function timeForward(gpu: Gpu, model: MultimodalModel, inputs: ModelInputs, capacity: number): Promise<{ ms: number; result: ForwardResult }> {
   await settle(gpu);
@@ -309,11 +303,11 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     let last: ForwardResult | null = null;
     for (let r = 0; r < warm + opts.reps; r++) {
       const t = await timeForward(gpu, m, inp.text, capacity);
-      disposeResult(t.result);
+      t.result.dispose();
       if (real) log(`text-only forward ${(t.ms / 1000).toFixed(1)} s`);
       const i = await timeForward(gpu, m, inp.image, capacity);
       if (real) log(`image forward ${(i.ms / 1000).toFixed(1)} s`);
-      if (last) disposeResult(last);
+      if (last) last.dispose();
       last = i.result;
       if (r >= warm) {
         textMs.push(t.ms);
@@ -330,7 +324,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const steps = Math.max(tokens.length - 1, 0);
     let decodeFlops = 0;
     for (let k = 0; k < steps; k++) decodeFlops += lmDecodeStepFlops(text, s + k);
-    disposeResult(last!);
+    last!.dispose();
     const peak = pool.peakBytes;
 
     const prefillMs = median(textMs);

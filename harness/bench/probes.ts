@@ -22,7 +22,6 @@ import { SHORT_TAPS, isLayered, type ShortTap } from '../../src/capture/taps.ts'
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { ForwardResult, MultimodalModel, PrefillRequest } from '../../src/models/model.ts';
 import { loadModel } from '../../src/models/registry.ts';
-import { disposeResult } from '../../src/probe/agnosticKeys.ts';
 import { sweepImage } from '../../src/tasks/featureSweep.ts';
 import { buildTask } from '../../src/tasks/registry.ts';
 import { runProbe } from '../../src/analysis/runProbe.ts';
@@ -35,7 +34,7 @@ import { median } from './timing.ts';
 export const PROBE_BENCH_TASKS = ['spair', 'davis', 'pascal5i', 'msrc', 'imagenet-s', 'refcoco'] as const;
 export type ProbeBenchTask = (typeof PROBE_BENCH_TASKS)[number];
 
-/** Tasks whose image sweep keeps only the LM taps (textSegmentation.ts `lmOnly`): the replay must gather the same. */
+/** Tasks whose image sweep keeps only the LM taps (textTask.ts `lmOnly`): the replay must gather the same. */
 const LM_ONLY_TASKS: readonly ProbeBenchTask[] = ['imagenet-s', 'refcoco'];
 
 export interface ProbeBenchOptions {
@@ -241,7 +240,7 @@ async function sweepOnce(gpu: Gpu, model: MultimodalModel, s: TaskSetup, request
       sweep.dispose();
     } else {
       const r = await ctx.model.prefill(req);
-      disposeResult(r);
+      r.dispose();
     }
   }
   await settle(gpu);

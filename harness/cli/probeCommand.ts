@@ -1,18 +1,17 @@
 // `kvscope probe`: one task, one model, every (tap, layer) asked for, written incrementally (resumable) with a
 // Markdown table, SVG plots and a few PNG overlays at the end. Also the default demo, which runs two tasks on
 // synthetic data with a tiny random checkpoint.
-import type { GridChoice } from '../../src/capture/features.ts';
-import { SHORT_TAPS, type ShortTap } from '../../src/capture/taps.ts';
+import type { GridChoice } from '../../src/capture/spans.ts';
+import { parseShortTaps, type ShortTap } from '../../src/capture/taps.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { readImage } from '../../src/io/image.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
 import type { MultimodalModel } from '../../src/models/model.ts';
 import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
-import { compareRows, comparisonPlotSvg, comparisonTable } from '../../src/analysis/comparison.ts';
-import { type AgnosticKeys, findAgnosticKeys } from '../../src/probe/agnosticKeys.ts';
-import { buildTask, type TaskOptions } from '../../src/tasks/registry.ts';
-import { runProbe, type ProbeRunResult } from '../../src/analysis/runProbe.ts';
-import { syntheticSegmentationSet } from '../../src/tasks/synthetic.ts';
+import { type ProbeSpec, probeRun, runStudy } from '../../src/analysis/probeStudy.ts';
+import type { TaskOptions } from '../../src/tasks/registry.ts';
+import type { ProbeRunResult } from '../../src/analysis/runProbe.ts';
+import { syntheticSegmentationSet } from '../../src/tasks/synthetic/segmentationSet.ts';
 import { loadWithProgress, makeTiny } from './modelCommands.ts';
 
 export interface ProbeOptions extends Omit<TaskOptions, 'subtasks'> {
@@ -49,10 +48,7 @@ export function parseLayers(spec: string, count: number): number[] {
 }
 
 export function parseTaps(spec: string): ShortTap[] {
-  const taps = spec.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of taps) if (!(SHORT_TAPS as readonly string[]).includes(t)) throw new Error(`--taps: unknown tap ${t} (known: ${SHORT_TAPS.join(', ')})`);
-  if (!taps.length) throw new Error('--taps: no taps given');
-  return taps as ShortTap[];
+  return parseShortTaps(spec);
 }
 
 /** A tiny OneVision checkpoint under out/, made once. */
@@ -78,37 +74,35 @@ function layerCount(model: MultimodalModel): number {
   return model.config.text_config.num_hidden_layers;
 }
 
-export async function probeCommand(o: ProbeOptions, given?: { gpu: Gpu; model: MultimodalModel }): Promise<ProbeRunResult> {
-  const gpu = given?.gpu ?? await acquireGpu();
-  const modelDir = o.model ?? await defaultTinyModel();
-  const model = given?.model ?? await loadWithProgress(gpu, modelDir);
-  const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
+/** The probe spec the options describe (the agnostic-key images are read here, the rest is parsing). */
+async function probeSpec(o: ProbeOptions, model: MultimodalModel, modelDir: string): Promise<ProbeSpec> {
   const taps = parseTaps(o.taps ?? 'lm.value,lm.key,projector');
-  if (taps.includes('siglip') && !siglip) throw new Error('--taps siglip needs --siglip DIR (a SigLIP checkpoint: the baseline without MLM fine-tuning)');
   const layers = parseLayers(o.layers ?? 'all', layerCount(model));
-  const task = buildTask(o.task, { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) });
-  let agnostic: AgnosticKeys | null = null;
-  if (o.blockAgnosticKeys) {
-    const images = await agnosticImages(o.agnosticImages, o.size ?? 64);
-    console.log(`finding input-agnostic image keys over ${images.length} images (threshold ${o.agnosticThreshold ?? 0.9})`);
-    const grid = model.config.model_type === 'qwen2_5_vl' ? 'main' : 'base';
-    agnostic = await findAgnosticKeys(model, images, { layers, threshold: o.agnosticThreshold, grid });
-    const flagged = [...agnostic.cells].filter(([, c]) => c.length).map(([l, c]) => `layer ${l}: ${c.length}`);
-    console.log(`input-agnostic keys: ${flagged.length ? flagged.join(', ') : 'none above the threshold'} (of ${agnostic.grid.rows * agnostic.grid.cols} cells on the ${grid} grid)`);
-  }
-  await Deno.mkdir(o.out, { recursive: true });
   const settings = {
     model: modelDir, model_type: model.config.model_type, data: o.data, taps, layers, prefix: o.prefix ?? null,
     blockAgnosticKeys: !!o.blockAgnosticKeys, grid: o.grid ?? 'main', limit: o.limit ?? null, split: o.split ?? null, fold: o.fold ?? null,
     seed: o.seed ?? 0, siglip: o.siglip ?? null,
   };
-  const result = await runProbe(task, {
-    model, siglip, taps, layers, prefix: o.prefix, agnostic, grid: o.grid ?? 'main',
-    overlayDir: (o.overlays ?? 4) > 0 ? o.out : null, overlaysLeft: o.overlays ?? 4,
-  }, o.out, settings);
-  if (!given) model.dispose();
-  siglip?.dispose();
-  return result;
+  return {
+    task: o.task, taskOptions: { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) }, taps, layers, prefix: o.prefix,
+    blockAgnostic: o.blockAgnosticKeys ? { images: await agnosticImages(o.agnosticImages, o.size ?? 64), threshold: o.agnosticThreshold } : null,
+    grid: o.grid ?? 'main', overlays: o.overlays ?? 4, settings, log: (l) => console.log(l),
+  };
+}
+
+export async function probeCommand(o: ProbeOptions, given?: { gpu: Gpu; model: MultimodalModel }): Promise<ProbeRunResult> {
+  const gpu = given?.gpu ?? await acquireGpu();
+  const modelDir = o.model ?? await defaultTinyModel();
+  const model = given?.model ?? await loadWithProgress(gpu, modelDir);
+  const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
+  try {
+    const spec = await probeSpec(o, model, modelDir);
+    await Deno.mkdir(o.out, { recursive: true });
+    return await probeRun(model, siglip, spec, o.out);
+  } finally {
+    if (!given) model.dispose();
+    siglip?.dispose();
+  }
 }
 
 /** The default demo: tiny random checkpoint, two tasks on synthetic data, tables and plots. */
@@ -135,30 +129,20 @@ For the study's numbers, point kvscope at a real checkpoint and a real dataset, 
   }
 }
 
-/**
- * The prefix and blocking studies: the same task run twice — without and with a text prefix before the image, or
- * without and with the input-agnostic keys blocked — each run resumable in its own folder, then a comparison
- * (both values and Δ per tap and layer, best layers, one plot per metric with both curves).
- */
+/** `kvscope study prefix|blocking`: the same task without and with the intervention, compared (src/analysis/probeStudy.ts). */
 export async function studyCommand(kind: 'prefix' | 'blocking', o: ProbeOptions): Promise<{ markdown: string; files: string[] }> {
   if (kind === 'prefix' && !o.prefix) throw new Error('study prefix: give the prefix text with --prefix');
   const gpu = await acquireGpu();
   const modelDir = o.model ?? await defaultTinyModel();
   const model = await loadWithProgress(gpu, modelDir);
-  const labels: [string, string] = kind === 'prefix' ? ['no prefix', 'prefix'] : ['plain', 'agnostic keys blocked'];
-  const base = await probeCommand({ ...o, model: modelDir, prefix: kind === 'prefix' ? undefined : o.prefix, blockAgnosticKeys: kind === 'blocking' ? false : o.blockAgnosticKeys, out: `${o.out}/${kind === 'prefix' ? 'no-prefix' : 'plain'}` }, { gpu, model });
-  const treated = await probeCommand({ ...o, model: modelDir, blockAgnosticKeys: kind === 'blocking' ? true : o.blockAgnosticKeys, out: `${o.out}/${kind === 'prefix' ? 'prefix' : 'blocked'}` }, { gpu, model });
-  model.dispose();
-  const rows = compareRows(base.rows, treated.rows);
-  const task = base.rows[0]?.task ?? o.task;
-  const parts = [`# ${task}: ${labels[0]} vs ${labels[1]}`, '', kind === 'prefix' ? `Prefix: ${JSON.stringify(o.prefix)}` : `Input-agnostic keys blocked (threshold ${o.agnosticThreshold ?? 0.9}).`, '', comparisonTable(rows, labels)];
-  const files: string[] = [];
-  for (const metric of [...new Set(rows.map((r) => r.metric))]) {
-    const f = `${o.out}/comparison_${metric.replace(/[^A-Za-z0-9]+/g, '_')}.svg`;
-    await Deno.writeTextFile(f, comparisonPlotSvg(base.rows, treated.rows, labels, metric, `${task}: ${metric}, ${labels[0]} vs ${labels[1]}`));
-    files.push(f);
+  const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
+  try {
+    const spec = await probeSpec({ ...o, blockAgnosticKeys: kind === 'blocking' ? true : o.blockAgnosticKeys }, model, modelDir);
+    await Deno.mkdir(o.out, { recursive: true });
+    const r = await runStudy(kind, model, siglip, spec, o.out, (f, text) => Deno.writeTextFile(f, text));
+    return { markdown: r.markdown, files: r.files };
+  } finally {
+    model.dispose();
+    siglip?.dispose();
   }
-  const markdown = parts.join('\n');
-  await Deno.writeTextFile(`${o.out}/comparison.md`, markdown);
-  return { markdown, files: [`${o.out}/comparison.md`, ...files] };
 }

@@ -3,25 +3,18 @@
 // its cached key (all KV heads concatenated) across the images (on the GPU, probe/keyConsistency); cells above
 // `threshold` are input-agnostic. kvscope's documented choice where the paper is silent: threshold 0.9 on that
 // similarity, layers = all (the report shows where they appear; the paper finds them in later layers), images of
-// one size so every image's grid has the same cells. Blocking turns them into an attention-mask intervention.
-import { features, type GridChoice, gridTokenKind } from '../capture/features.ts';
+// one size so every image's grid has the same cells. Blocking turns them into an attention-mask intervention
+// (capture/interventions.ts: blockAgnosticKeys).
+import { features } from '../capture/features.ts';
+import type { AgnosticKeys } from '../capture/interventions.ts';
+import type { GridChoice } from '../capture/spans.ts';
 import { canonicalTap } from '../capture/taps.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import type { AttentionBlockSpec, ForwardResult, ImageSpan, MultimodalModel } from '../models/model.ts';
+import type { MultimodalModel } from '../models/model.ts';
 import { copyInto } from '../ops/rows.ts';
-import { keyConsistency } from './keyConsistency.ts';
-
-export interface AgnosticKeys {
-  /** Per layer: cell indices (row·cols + col on the image grid) judged input-agnostic. */
-  cells: Map<number, number[]>;
-  /** Per layer: every cell's cross-image similarity (host copy, for the report's heatmaps). */
-  similarity: Map<number, Float32Array>;
-  grid: { rows: number; cols: number; choice: GridChoice };
-  threshold: number;
-  images: number;
-}
+import { keyConsistency } from '../probe/keyConsistency.ts';
 
 export interface AgnosticKeyOptions {
   layers: readonly number[];
@@ -57,7 +50,7 @@ export async function findAgnosticKeys(model: MultimodalModel, images: readonly 
           fm.dispose();
         }
       } finally {
-        disposeResult(result);
+        result.dispose();
       }
     }
     const out: AgnosticKeys = { cells: new Map(), similarity: new Map(), grid: { rows: shape!.rows, cols: shape!.cols, choice: grid }, threshold, images: images.length };
@@ -75,35 +68,4 @@ export async function findAgnosticKeys(model: MultimodalModel, images: readonly 
   } finally {
     for (const t of stacks.values()) t.dispose();
   }
-}
-
-/** Free a forward's GPU memory (cache, logits, taps). */
-export function disposeResult(r: ForwardResult): void {
-  r.cache.dispose();
-  r.logits.dispose();
-  for (const t of r.taps.values()) t.dispose();
-}
-
-/**
- * The blocking intervention for one image span: in the layers where agnostic keys were found, every query from the
- * image's first token on (later image tokens and all text after the image) may not attend to the agnostic key
- * positions. kvscope's choice: one rule over the union of the layers' agnostic positions (the forward's mask spec
- * applies one rule set to a list of layers). Null when nothing is agnostic.
- */
-export function blockAgnosticKeys(agnostic: AgnosticKeys, span: ImageSpan, sequenceLength: number): AttentionBlockSpec | null {
-  const choice = agnostic.grid.choice;
-  const g = choice === 'base' ? span.baseGrid : span.grid;
-  if (!g) return null;
-  const kind = gridTokenKind(span, choice);
-  const { rows: R, cols: C } = agnostic.grid;
-  const flagged = new Set([...agnostic.cells.values()].flat());
-  // an image whose grid differs from the one the keys were found on: cells map proportionally
-  const agnosticCellOf = (row: number, col: number) => Math.floor((row * R) / g.rows) * C + Math.floor((col * C) / g.cols);
-  const keys: number[] = [];
-  span.tokens.forEach((t, i) => {
-    if (t.kind === kind && flagged.has(agnosticCellOf(t.row, t.col))) keys.push(span.start + i);
-  });
-  const layers = [...agnostic.cells].filter(([, cells]) => cells.length).map(([l]) => l).sort((a, b) => a - b);
-  if (!layers.length || !keys.length) return null;
-  return { layers, rules: [{ queries: [span.start, sequenceLength], keys: keys.map((p) => [p, p + 1] as const) }] };
 }

@@ -4,12 +4,10 @@
 // token→pixel map already places every token on the unpadded grid. Nothing is read back to the CPU.
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
-import type { FeatureMap, ForwardResult, ImageSpan, TapName } from '../models/model.ts';
 import { featureGather, NO_TOKEN } from '../ops/featureGather.ts';
-import { parseTap } from './taps.ts';
-
-/** Which grid of an image: 'main' (anyres crop grid / Qwen merged grid) or 'base' (LLaVA's base tile). */
-export type GridChoice = 'main' | 'base';
+import { type Capture, tapTensor } from './capture.ts';
+import { type GridChoice, gridTokenKind, type ImageSpan } from './spans.ts';
+import { parseTap, type TapName } from './taps.ts';
 
 export interface FeatureRequest {
   tap: TapName;
@@ -19,16 +17,29 @@ export interface FeatureRequest {
   grid?: GridChoice;
 }
 
-/** Defined with the model contract (models/model.ts) so encoders below the capture layer produce it too. */
-export type { FeatureMap };
-
 /**
- * The token kind that lies on a grid: 'base' for the base grid; for the main grid 'grid', except an image without
- * crop-grid tokens (a OneVision multi-image tile), whose main grid is its one tile's p×p grid of 'base' tokens.
+ * Features of one image on a patch grid: [rows, cols, dim] f32 on the GPU, a validity mask and each cell's pixel
+ * rectangle in the original image. `features()` produces it from a forward's capture; the standalone SigLIP encoder
+ * produces it directly; the probes consume it.
  */
-export function gridTokenKind(span: ImageSpan, grid: GridChoice): 'base' | 'grid' {
-  if (grid === 'base') return 'base';
-  return span.tokens.some((t) => t.kind === 'grid') ? 'grid' : 'base';
+export interface FeatureMap {
+  /** The tap it was read from, or what made it (probe tests: 'oracle', 'constant'). */
+  tap: TapName | string;
+  image: number;
+  /** 'main' (anyres crop grid / Qwen merged grid / an encoder's own grid) or 'base' (LLaVA's base tile). */
+  grid: GridChoice;
+  rows: number;
+  cols: number;
+  dim: number;
+  /** [rows, cols, dim] f32 on the GPU; zeros where `valid` is 0. */
+  features: Tensor<'f32'>;
+  /** 1 where the cell holds a token (host copy; small). */
+  valid: Uint8Array;
+  /** Per cell [x0, y0, x1, y1) in original-image pixels (NaN for cells without a token). */
+  rects: Float32Array;
+  imageSize: { height: number; width: number };
+  /** Free the GPU storage of `features`. */
+  dispose(): void;
 }
 
 /** Sequence positions (or ordinals within the image tokens) of each grid cell, and the cell rectangles. */
@@ -54,7 +65,7 @@ export function gridCells(span: ImageSpan, grid: GridChoice): { rows: number; co
 }
 
 /** The features of `req.tap` for one image of a forward, on its patch grid. */
-export async function features(result: ForwardResult, req: FeatureRequest): Promise<FeatureMap> {
+export async function features(result: Capture, req: FeatureRequest): Promise<FeatureMap> {
   const image = req.image ?? 0;
   const span = result.spans.images[image];
   if (!span) throw new Error(`features: the forward holds ${result.spans.images.length} image(s), no image ${image}`);
@@ -62,29 +73,18 @@ export async function features(result: ForwardResult, req: FeatureRequest): Prom
   const tap = parseTap(req.tap);
   if (req.heads && tap.kind !== 'cache') throw new Error(`features: head selection applies to cache taps (lm.layers.{i}.attn.k|v), not ${req.tap}`);
   const cells = gridCells(span, grid);
-  let src: Tensor<'f32'>;
+  const src = tapTensor(result, req.tap);
   let rowOf: (tokenIndex: number) => number;
-  const gpu = result.cache.keys[0]?.gpu ?? result.logits.gpu;
-  if (tap.kind === 'cache') {
-    if (tap.layer >= result.cache.layers) throw new Error(`features: ${req.tap}: the model has ${result.cache.layers} layers`);
-    src = tap.which === 'key' ? result.cache.keys[tap.layer] : result.cache.values[tap.layer];
-    rowOf = (t) => span.start + t;
-  } else {
-    const name = tap.kind === 'lmRows' ? tap.name : tap.kind === 'projector' ? 'projector.out' : 'vision.out';
-    const t = result.taps.get(name);
-    if (!t) throw new Error(`features: tap ${name} was not kept by the forward (ask for it in taps; kept: ${[...result.taps.keys()].join(', ') || 'none'})`);
-    if (t.rank !== 2) throw new Error(`features: tap tensor ${name} has shape [${t.shape.join(', ')}], expected [rows, dim]`);
-    src = t;
-    if (tap.kind === 'lmRows') rowOf = (i) => span.start + i;
-    else if (tap.kind === 'projector') {
-      const before = result.spans.images.slice(0, image).reduce((a, s) => a + s.length, 0);
-      rowOf = (i) => before + i;
-    } else {
-      return await visionFeatures(result, span, image, grid, src, req.tap);
-    }
-  }
+  if (tap.kind === 'cache' || tap.kind === 'preRope' || tap.kind === 'hidden') rowOf = (t) => span.start + t;
+  else if (tap.kind === 'projector') {
+    const before = result.spans.images.slice(0, image).reduce((a, s) => a + s.length, 0);
+    rowOf = (i) => before + i;
+  } else if (tap.kind === 'vision') {
+    return await visionFeatures(result, span, image, grid, src, req.tap);
+  } else throw new Error(`features: ${req.tap} is not an image-token tap of a forward (vision.layers.{i}.out and siglip.out have no sequence positions)`);
+  if (tap.kind !== 'cache' && src.rank !== 2) throw new Error(`features: tap tensor ${req.tap} has shape [${src.shape.join(', ')}], expected [rows, dim]`);
   const positions = Array.from(cells.tokenIndex, (t) => (t < 0 ? NO_TOKEN : rowOf(t)));
-  return await gather(gpu, src, positions, req.heads, { tap: req.tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
+  return await gather(src.gpu, src, positions, req.heads, { tap: req.tap, image, grid, rows: cells.rows, cols: cells.cols, rects: cells.rects, imageSize: span.imageSize });
 }
 
 async function gather(
@@ -107,7 +107,7 @@ async function gather(
  * and columns). The main grid of a LLaVA image is assembled from crops only after the projector, so `vision.out`
  * is offered on the base grid there.
  */
-async function visionFeatures(result: ForwardResult, span: ImageSpan, image: number, grid: GridChoice, src: Tensor<'f32'>, tap: TapName): Promise<FeatureMap> {
+async function visionFeatures(result: Capture, span: ImageSpan, image: number, grid: GridChoice, src: Tensor<'f32'>, tap: TapName): Promise<FeatureMap> {
   const gpu = src.gpu;
   if (span.baseGrid) {
     if (grid !== 'base') throw new Error(`features: ${tap} of a LLaVA model lies on the base tile grid; ask for grid 'base'`);

@@ -1,8 +1,8 @@
 // The static KV cache: one K and one V tensor per decoder layer, preallocated for the maximum sequence, laid out
 // [kv_head][position][head_dim] like HF's cache (`[1, kv_heads, S, head_dim]` without the batch axis). Keys are
 // stored after RoPE, as HF stores them. `length` is the number of valid positions.
-import type { Gpu } from '../../gpu/device.ts';
-import { Tensor } from '../../gpu/tensor.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { Tensor } from '../gpu/tensor.ts';
 
 export class KvCache {
   length = 0;

@@ -49,6 +49,8 @@ export class Gpu {
   /** Storage binding size used for chunking tensors (≤ the device's limit). */
   maxBindingBytes: number;
   selfTests: SelfTestResult[] = [];
+  /** Counters since acquisition (reset freely): compute dispatches recorded by every Stage. */
+  readonly stats = { dispatches: 0 };
   features: GpuFeatures = { shaderF16: false, timestampQuery: false, subgroups: false };
   /** When set, every Stage built without its own profiler records into this one (`kvscope profile`). */
   profiler: Profiler | null = null;

@@ -37,6 +37,35 @@ export class Stage {
     this.encoder = gpu.device.createCommandEncoder({ label });
   }
 
+  /**
+   * Build a stage with `record`, then submit it. If `record` throws, the stage's error scopes are popped and its
+   * encoder dropped (nothing leaks into the next stage), and the error is rethrown.
+   */
+  static async run<T>(gpu: Gpu, label: string, record: (stage: Stage) => T, profiler: Profiler | null = null): Promise<T> {
+    const stage = new Stage(gpu, label, profiler);
+    let out: T;
+    try {
+      out = record(stage);
+    } catch (e) {
+      await stage.abandon();
+      throw e;
+    }
+    await stage.submit();
+    return out;
+  }
+
+  /** Drop an unsubmitted stage: pop its error scopes, run its cleanups; nothing is submitted. */
+  async abandon(): Promise<void> {
+    if (this.submitted) return;
+    this.submitted = true;
+    this.pass?.end();
+    this.pass = null;
+    for (const fn of this.cleanups.splice(0)) fn();
+    await this.gpu.device.popErrorScope().catch(() => null);
+    await this.gpu.device.popErrorScope().catch(() => null);
+    for (const u of this.uniforms.splice(0)) u.destroy();
+  }
+
   /** Commands recorded so far (dispatches, copies, clears). */
   get size(): number {
     return this.labels.length;
@@ -83,6 +112,7 @@ export class Stage {
     this.pass.setPipeline(kernel.pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);
+    this.gpu.stats.dispatches++;
     this.labels.push(d.label);
     if (slot !== undefined) this.endPass();
   }

@@ -95,6 +95,18 @@ export class Tensor<D extends DType = DType> {
     return new Tensor(this.gpu, this.dtype, [...shape], chunks, boundedLabel(label), this.base ?? this);
   }
 
+  /**
+   * A view of the first `rows` rows (of the flattened [rows, rowLength] view) under `shape` (default
+   * [rows, rowLength]): a run-state buffer sized for the longest sequence used for a shorter one. No copy.
+   */
+  leadingRows(rows: number, shape: Shape = [rows, this.rowLength], label = this.label): Tensor<D> {
+    this.assertLive();
+    if (!Number.isInteger(rows) || rows < 0 || rows > this.rows) throw new Error(`tensor ${this.label}: cannot view ${rows} of its ${this.rows} rows`);
+    const view = new Tensor(this.gpu, this.dtype, [rows, this.rowLength], this.chunks.filter((c) => c.rowStart < rows || c.rowStart === 0)
+      .map((c) => ({ ...c, rows: Math.max(0, Math.min(c.rows, rows - c.rowStart)) })), boundedLabel(label), this.base ?? this);
+    return shape.length === 2 && shape[0] === rows && shape[1] === this.rowLength ? view : view.reshape(shape, label);
+  }
+
   /** An uninitialised tensor (poisoned with NaN bits when `gpu.poisonNewTensors` is set, to catch unwritten outputs). */
   static empty<D extends DType>(gpu: Gpu, dtype: D, shape: Shape, label = 'tensor'): Tensor<D> {
     label = boundedLabel(label);

@@ -5,82 +5,11 @@ import type { Gpu } from '../gpu/device.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import type { BlockRule } from '../ops/attention.ts';
-import type { KvCache } from './lm/kvCache.ts';
-
-/**
- * Canonical tap names (TransformerLens-style): `vision.out` (vision tower output as the projector takes it),
- * `projector.out` (image features in sequence order), `lm.layers.{i}.attn.k` (keys after RoPE, as cached),
- * `lm.layers.{i}.attn.k_pre_rope`, `lm.layers.{i}.attn.v`, `lm.layers.{i}.out` (residual stream after layer i).
- */
-export type TapName = string;
-
-/** Where one image token came from and which pixels of the original image it covers. */
-export interface ImageTokenPlace {
-  /** 'base': the base tile (LLaVA); 'grid': anyres crop grid (LLaVA) or the merged-patch grid (Qwen); 'newline'. */
-  kind: 'base' | 'grid' | 'newline';
-  /** Row and column on its grid: base tile patch grid, or the (unpadded, possibly downscaled) crop-grid map. */
-  row: number;
-  col: number;
-  /** Crop index: 0 = base tile, 1.. = anyres crops in raster order; Qwen: 0. −1 for newline tokens. */
-  crop: number;
-  /** Pixel rectangle [x0, y0, x1, y1) in the original image (may be fractional; empty for newlines). */
-  rect: readonly [number, number, number, number];
-}
-
-/**
- * Features of one image on a patch grid: [rows, cols, dim] f32 on the GPU, a validity mask and each cell's pixel
- * rectangle in the original image. Capture (`features()`) produces it from the KV cache and taps; the standalone
- * SigLIP encoder produces it directly; the probes consume it.
- */
-export interface FeatureMap {
-  tap: TapName;
-  image: number;
-  /** 'main' (anyres crop grid / Qwen merged grid / an encoder's own grid) or 'base' (LLaVA's base tile). */
-  grid: 'main' | 'base';
-  rows: number;
-  cols: number;
-  dim: number;
-  /** [rows, cols, dim] f32 on the GPU; zeros where `valid` is 0. */
-  features: Tensor<'f32'>;
-  /** 1 where the cell holds a token (host copy; small). */
-  valid: Uint8Array;
-  /** Per cell [x0, y0, x1, y1) in original-image pixels (NaN for cells without a token). */
-  rects: Float32Array;
-  imageSize: { height: number; width: number };
-  /** Free the GPU storage of `features`. */
-  dispose(): void;
-}
-
-/** One image's run of tokens in the sequence. */
-export interface ImageSpan {
-  image: number;
-  /** First sequence position and number of tokens (including newline tokens). */
-  start: number;
-  length: number;
-  /** One entry per token of the run, in sequence order. */
-  tokens: ImageTokenPlace[];
-  /** The grids the tokens lie on: base tile (LLaVA) and main grid (rows × cols, after unpadding / downscale). */
-  baseGrid: { rows: number; cols: number } | null;
-  grid: { rows: number; cols: number };
-  /** Original image size (HF image_sizes order: height, width). */
-  imageSize: { height: number; width: number };
-}
-
-export interface SequenceSpans {
-  length: number;
-  images: ImageSpan[];
-  /** Text ranges [start, end) before the first image, between images and after the last. */
-  text: [number, number][];
-  /** The text prefix placed before the image, when one was asked for. */
-  prefix: [number, number] | null;
-}
-
-/** Attention blocking applied inside the forward: in these layers, these query positions may not see those keys. */
-export interface AttentionBlockSpec {
-  layers: readonly number[] | 'all';
-  rules: readonly BlockRule[];
-}
+import type { Capture } from '../capture/capture.ts';
+import type { AttentionBlockSpec } from '../capture/interventions.ts';
+import type { KvCache } from '../capture/kvCache.ts';
+import type { SequenceSpans } from '../capture/spans.ts';
+import type { TapName } from '../capture/taps.ts';
 
 /** HF forward inputs, with HF's names and layouts (batch 1). */
 export interface ModelInputs {
@@ -102,7 +31,7 @@ export interface ForwardOptions {
   logits?: 'all' | 'last';
 }
 
-export interface ForwardResult {
+export interface ForwardResult extends Capture {
   inputIds: number[];
   /** [S, vocab] or [1, vocab]. */
   logits: Tensor<'f32'>;
@@ -113,6 +42,8 @@ export interface ForwardResult {
   ropeDelta: number;
   /** The blocking applied in this forward; generation keeps applying the rules that reach its last query. */
   block: AttentionBlockSpec | null;
+  /** Free everything the forward holds on the GPU (cache, logits, taps); idempotent. */
+  dispose(): void;
 }
 
 export interface PrefillRequest extends ForwardOptions {
@@ -130,15 +61,6 @@ export interface PreparedInputs {
   originalSizes: [number, number][];
   /** Positions [start, end) of the text prefix in input_ids, or null. */
   prefix: [number, number] | null;
-}
-
-/** The ids a prefix added: the span where the prompt with the prefix differs from the prompt without it. */
-export function prefixSpan(withPrefix: readonly number[], without: readonly number[]): [number, number] {
-  let a = 0;
-  while (a < without.length && a < withPrefix.length && without[a] === withPrefix[a]) a++;
-  let b = 0;
-  while (b < without.length - a && b < withPrefix.length - a && without[without.length - 1 - b] === withPrefix[withPrefix.length - 1 - b]) b++;
-  return [a, withPrefix.length - b];
 }
 
 export interface MultimodalModel {

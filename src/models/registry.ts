@@ -3,9 +3,9 @@
 import type { Gpu } from '../gpu/device.ts';
 import { ConfigError, readConfig, SUPPORTED_MODEL_TYPES } from '../io/config.ts';
 import { checkpointLocation } from '../io/safetensors.ts';
-import { LlavaModel } from './llava.ts';
+import { loadLlava } from './llava.ts';
 import type { MultimodalModel } from './model.ts';
-import { Qwen2_5VLModel } from './qwen2_5_vl.ts';
+import { loadQwen2_5VL } from './qwen2_5_vl.ts';
 import type { LoadProgress } from './weights.ts';
 
 export interface LoadOptions {
@@ -13,9 +13,9 @@ export interface LoadOptions {
 }
 
 const LOADERS: Record<(typeof SUPPORTED_MODEL_TYPES)[number], (gpu: Gpu, where: string | readonly File[], opts: LoadOptions) => Promise<MultimodalModel>> = {
-  llava_onevision: (gpu, where, opts) => LlavaModel.load(gpu, where, opts),
-  llava_next: (gpu, where, opts) => LlavaModel.load(gpu, where, opts),
-  qwen2_5_vl: (gpu, where, opts) => Qwen2_5VLModel.load(gpu, where, opts),
+  llava_onevision: (gpu, where, opts) => loadLlava(gpu, where, opts),
+  llava_next: (gpu, where, opts) => loadLlava(gpu, where, opts),
+  qwen2_5_vl: (gpu, where, opts) => loadQwen2_5VL(gpu, where, opts),
 };
 
 /** Load the checkpoint at `where` as the model its config.json names. */

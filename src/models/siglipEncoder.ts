@@ -7,7 +7,7 @@
 // on the g×g patch grid, each cell's rectangle in the original image's pixels (the pixels its patch sees; when
 // patch_size does not divide image_size the conv drops the trailing pixels, and the rects end short of the edge).
 import type { Gpu } from '../gpu/device.ts';
-import type { FeatureMap } from './model.ts';
+import type { FeatureMap } from '../capture/features.ts';
 import { parseSiglipEncoderConfig, type SiglipVisionConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import { checkRgbImage } from '../io/rgbImage.ts';

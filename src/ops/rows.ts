@@ -41,12 +41,15 @@ function like<D extends DType>(stage: Stage, t: Tensor<D>, shape: number[], labe
 }
 
 /** Rows start .. start + count − 1 of x (as [rows, rowLength]) -> [count, rowLength]. */
-export function sliceRows<T extends Row32>(stage: Stage, x: T, start: number, count: number): T {
+export function sliceRows<T extends Row32>(stage: Stage, x: T, start: number, count: number, into?: T): T {
   check32('sliceRows', 'x', x);
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 0 && start + count <= x.rows)) {
     throw new OpArgumentError('sliceRows', `rows [${start}, ${start + count}) outside ${x.label} with ${x.rows} rows`);
   }
-  const out = like(stage, x, [count, x.rowLength], `${x.label}[${start}:${start + count}]`) as T;
+  if (into && (into.dtype !== x.dtype || into.rows !== count || into.rowLength !== x.rowLength)) {
+    throw new OpArgumentError('sliceRows', `out (${into.label}) must be ${x.dtype} [${count}, ${x.rowLength}], found ${into.dtype} [${into.shape.join(', ')}]`);
+  }
+  const out = into ?? like(stage, x, [count, x.rowLength], `${x.label}[${start}:${start + count}]`) as T;
   copyRows(stage, 'sliceRows', { src: x, dst: out, nRows: count, width: x.rowLength, srcRow0: start });
   return out;
 }

@@ -6,16 +6,17 @@
 //       Semantic_Correspondence / Visual_Correspondence — the candidate point whose feature is most cosine-similar
 //       to the reference point's (point coordinates must be given: BLINK draws its markers into the pixels);
 //   (c) per subtask: model accuracy, probe accuracy and the surfacing gap (probe right, model wrong).
+import type { FileSource } from '../io/source.ts';
 import { features, type FeatureMap } from '../capture/features.ts';
 import { pixelCells } from '../capture/gridPixels.ts';
 import { canonicalTap } from '../capture/taps.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import type { AttentionBlockSpec, ForwardResult, MultimodalModel, PrefillRequest } from '../models/model.ts';
+import { type AttentionBlockSpec, blockAgnosticKeys } from '../capture/interventions.ts';
+import type { ForwardResult, MultimodalModel, PrefillRequest } from '../models/model.ts';
 import { matmul } from '../ops/matmul.ts';
 import { gatherRows } from '../ops/rows.ts';
-import { blockAgnosticKeys, disposeResult } from '../probe/agnosticKeys.ts';
 import { blinkAccuracy, choiceLetter, CHOICE_LETTERS, extractChoice, surfacingGap } from '../probe/metrics/accuracy.ts';
 import { asRows, cosineSimilarity } from '../probe/similarity.ts';
 import { type BlinkQuestion, BlinkReader, type BlinkSubtask, BLINK_SUBTASKS } from './datasets/blink.ts';
@@ -241,7 +242,7 @@ async function questionForward(ctx: ProbeContext, images: readonly RgbImage[], p
   if (ctx.agnostic) {
     const plan = await ctx.model.prefill({ ...req, taps: [] });
     const specs = plan.spans.images.map((s) => blockAgnosticKeys(ctx.agnostic!, s, plan.spans.length)).filter((s): s is AttentionBlockSpec => s !== null);
-    disposeResult(plan);
+    plan.dispose();
     // every image's spec lists the same layers (those with agnostic keys): one spec with all rules
     if (specs.length) req.block = { layers: specs[0].layers, rules: specs.flatMap((s) => s.rules) };
   }
@@ -291,7 +292,7 @@ export interface BlinkTaskOptions {
 }
 
 /** BLINK subtasks from the HF layout under `root` (<Subtask>/<split>-00000-of-00001.parquet). */
-export function blinkTask(root: string, opts: BlinkTaskOptions): ProbeTask<BlinkQuestionRef> {
+export function blinkTask(root: string | FileSource, opts: BlinkTaskOptions): ProbeTask<BlinkQuestionRef> {
   if (opts.split !== 'val') throw new Error(`blinkTask: split ${opts.split} has hidden answers (only val is scorable offline)`);
   for (const s of opts.subtasks) if (!(BLINK_SUBTASKS as readonly string[]).includes(s)) throw new Error(`blinkTask: unknown subtask "${s}" (known: ${BLINK_SUBTASKS.join(', ')})`);
   const files = denoFileTree(root);
@@ -327,7 +328,7 @@ export function blinkTask(root: string, opts: BlinkTaskOptions): ProbeTask<Blink
     async evaluate(ctx, sample) {
       const { subtask, idx } = sample.sample;
       const q = await readers.get(subtask)!.read(idx);
-      if (q.answerIndex === null) throw new DatasetError(joinPath(root, readers.get(subtask)!.file), `question ${idx} has a hidden answer`, 'answer');
+      if (q.answerIndex === null) throw new DatasetError(joinPath(files.root, readers.get(subtask)!.file), `question ${idx} has a hidden answer`, 'answer');
       const pts = (await pointsOf()).get(idx);
       const probes = PROBE_SUBTASKS[subtask] === 'image-similarity' || (PROBE_SUBTASKS[subtask] === 'point-match' && pts !== undefined);
       const entries = probes ? sweepEntries(ctx) : [];
@@ -348,7 +349,7 @@ export function blinkTask(root: string, opts: BlinkTaskOptions): ProbeTask<Blink
         decoder ??= opts.decode ? Promise.resolve(opts.decode) : modelDecoder(ctx.model);
         reply = (await (await decoder)(ids)).trim();
       } finally {
-        disposeResult(forward);
+        forward.dispose();
       }
       return questionStats(q, subtask, opts.split, extractChoice(reply, q.choices), probe);
     },

@@ -2,10 +2,10 @@
 // and the taps; the forward's cache is freed once the maps are taken. With input-agnostic keys known, the image is
 // first planned (a forward without taps gives its spans) and then run with those keys blocked.
 import { type FeatureMap, features } from '../capture/features.ts';
-import { canonicalTap, isLayered, type ShortTap } from '../capture/taps.ts';
+import { canonicalTap, isLayered, type ShortTap, type TapName } from '../capture/taps.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import type { ForwardResult, PrefillRequest } from '../models/model.ts';
-import { blockAgnosticKeys, disposeResult } from '../probe/agnosticKeys.ts';
+import { blockAgnosticKeys } from '../capture/interventions.ts';
 import { statKey } from './resultsLog.ts';
 import type { ProbeContext } from './task.ts';
 
@@ -31,7 +31,7 @@ export interface ImageSweep {
 }
 
 /** The taps the forward must keep for these entries (cache taps need nothing extra). */
-function forwardTaps(entries: readonly SweepEntry[]): string[] {
+function forwardTaps(entries: readonly SweepEntry[]): TapName[] {
   return entries.filter((e) => e.tap !== 'siglip' && !(e.tap === 'lm.value' || e.tap === 'lm.key'))
     .map((e) => canonicalTap(e.tap, e.layer ?? undefined));
 }
@@ -46,14 +46,14 @@ export async function sweepImage(ctx: ProbeContext, image: RgbImage, opts: { pro
   let forward: ForwardResult | null = null;
   const disposeAll = () => {
     for (const m of maps.values()) m.dispose();
-    if (forward) disposeResult(forward);
+    if (forward) forward.dispose();
   };
   try {
     if (needModel) {
       if (ctx.agnostic) {
         const plan = await ctx.model.prefill({ ...req, taps: [] });
         const block = blockAgnosticKeys(ctx.agnostic, plan.spans.images[0], plan.spans.length);
-        disposeResult(plan);
+        plan.dispose();
         if (block) req.block = block;
       }
       forward = await ctx.model.prefill(req);
@@ -71,7 +71,7 @@ export async function sweepImage(ctx: ProbeContext, image: RgbImage, opts: { pro
     throw e;
   }
   if (forward && !opts.keepForward) {
-    disposeResult(forward);
+    forward.dispose();
     forward = null;
   }
   return { maps, forward, dispose: disposeAll };

@@ -1,7 +1,8 @@
 // A probe task: a list of samples, an evaluation that turns one sample into additive statistics for every
 // (tap, layer) asked for, and the aggregate that turns summed statistics into metric rows. The runner
 // (runProbe.ts) owns resuming, progress and reports; the task owns its protocol.
-import type { GridChoice } from '../capture/features.ts';
+import type { AgnosticKeys } from '../capture/interventions.ts';
+import type { GridChoice } from '../capture/spans.ts';
 import type { ShortTap } from '../capture/taps.ts';
 import type { MultimodalModel } from '../models/model.ts';
 import type { ResultRow, SampleStats } from './resultsLog.ts';
@@ -21,7 +22,7 @@ export interface ProbeContext {
   /** Text placed before the image (the prefix study), or none. */
   prefix?: string;
   /** Input-agnostic image keys found beforehand: when set, every forward blocks attention to them. */
-  agnostic: import('../probe/agnosticKeys.ts').AgnosticKeys | null;
+  agnostic: AgnosticKeys | null;
   grid: GridChoice;
   /** Where a task may write a few overlays (PNG) for a person to look at; null: none. */
   overlayDir: string | null;

@@ -9,16 +9,19 @@
 // dims, equal to features() of a plain prefill, blocking applied when keys are known, all GPU memory freed by
 // dispose().
 import { features } from '../../src/capture/features.ts';
-import type { ShortTap } from '../../src/capture/taps.ts';
+import type { ShortTap, TapName } from '../../src/capture/taps.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import type { LlavaOnevisionConfig, Qwen2_5VLConfig } from '../../src/io/config.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
-import type { AttentionBlockSpec, ForwardResult, ImageSpan, MultimodalModel } from '../../src/models/model.ts';
+import type { AttentionBlockSpec } from '../../src/capture/interventions.ts';
+import type { ImageSpan } from '../../src/capture/spans.ts';
+import type { ForwardResult, MultimodalModel } from '../../src/models/model.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { WeightRng } from '../../src/models/tiny/randomWeights.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
-import { type AgnosticKeys, blockAgnosticKeys, disposeResult, findAgnosticKeys } from '../../src/probe/agnosticKeys.ts';
+import { findAgnosticKeys } from '../../src/analysis/agnosticKeys.ts';
+import { type AgnosticKeys, blockAgnosticKeys } from '../../src/capture/interventions.ts';
 import { sweepEntries, sweepImage } from '../../src/tasks/featureSweep.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';
@@ -67,7 +70,7 @@ async function hostSimilarity(model: MultimodalModel, images: RgbImage[], layers
         return v;
       }));
     }
-    disposeResult(r);
+    r.dispose();
   }
   const cos = (a: Float64Array, b: Float64Array) => {
     let ab = 0, aa = 0, bb = 0;
@@ -171,10 +174,10 @@ Deno.test({ name: 'blockAgnosticKeys: the flagged positions, from the image star
     const m = await llava.prefill({ images: [picture(70, 30, 4), picture(40, 50, 5)], prompt: PROMPT });
     const s1 = m.spans.images[1];
     assertEquals(blockAgnosticKeys(finding([[1, [1, 2]]], P, P), s1, m.spans.length), { layers: [1], rules: [{ queries: [s1.start, m.spans.length], keys: [[s1.start + 1, s1.start + 2], [s1.start + 2, s1.start + 3]] }] }, 'multi-image tile');
-    disposeResult(m);
+    m.dispose();
   } finally {
-    disposeResult(q);
-    disposeResult(l);
+    q.dispose();
+    l.dispose();
   }
 } });
 
@@ -199,7 +202,7 @@ async function sameRows(a: ForwardResult, b: ForwardResult, l: number, from: num
 
 Deno.test({ name: 'blockAgnosticKeys: prefill with the spec keeps everything before the blocked keys and earlier layers, changes the rest', ...opts, fn: async () => {
   const img = picture(84, 56, 1);
-  const taps = ['lm.layers.0.out', 'lm.layers.1.out', 'lm.layers.2.out'];
+  const taps: TapName[] = ['lm.layers.0.out', 'lm.layers.1.out', 'lm.layers.2.out'];
   const plain = await qwen.prefill({ images: [img], prompt: PROMPT, taps });
   const s = plain.spans.images[0], S = plain.spans.length, L = qCfg.text_config.num_hidden_layers;
   const first = s.start + 1; // the first flagged key: cell 1
@@ -230,7 +233,7 @@ Deno.test({ name: 'blockAgnosticKeys: prefill with the spec keeps everything bef
     assert(!diffRows(await hidden(plain, 1), await hidden(late, 1)).some(Boolean), 'last-layer block: layer 1 output unchanged');
     assert(diffRows(await hidden(plain, 2), await hidden(late, 2)).slice(first).every(Boolean), 'last-layer block: layer 2 output changes');
   } finally {
-    for (const r of [plain, blocked, late]) disposeResult(r);
+    for (const r of [plain, blocked, late]) r.dispose();
   }
 } });
 
@@ -258,12 +261,12 @@ Deno.test({ name: 'sweepImage: one map per (tap, layer) with the right dims, equ
   }
   // the same numbers as features() of a plain prefill
   const ref = await qwen.prefill({ images: [img], prompt: 'Describe the image.', taps: ['lm.layers.2.out'] });
-  for (const [key, tap] of [['lm.value@2', 'lm.layers.2.attn.v'], ['lm.key@0', 'lm.layers.0.attn.k'], ['lm.hidden@2', 'lm.layers.2.out']]) {
+  for (const [key, tap] of <[string, TapName][]>[['lm.value@2', 'lm.layers.2.attn.v'], ['lm.key@0', 'lm.layers.0.attn.k'], ['lm.hidden@2', 'lm.layers.2.out']]) {
     const fm = await features(ref, { tap });
     assertEquals([...(await sweep.maps.get(key)!.features.read())], [...(await fm.features.read())], `${key} = features(${tap})`);
     fm.dispose();
   }
-  disposeResult(ref);
+  ref.dispose();
   sweep.dispose();
   for (const [key, m] of sweep.maps) await assertRejects(() => m.features.read(), /used after dispose/, `${key} after dispose`);
   assertEquals(gpu.pool.liveBytes, live, 'GPU bytes live after dispose');

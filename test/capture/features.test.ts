@@ -14,8 +14,9 @@ import type { RgbImage } from '../../src/io/rgbImage.ts';
 import { openCheckpoint } from '../../src/io/safetensors.ts';
 import { type FeatureMap, features } from '../../src/capture/features.ts';
 import { pixelCells } from '../../src/capture/gridPixels.ts';
-import { canonicalTap, forwardTapsFor, parseTap, SHORT_TAPS } from '../../src/capture/taps.ts';
-import type { ForwardResult, ImageSpan } from '../../src/models/model.ts';
+import { canonicalTap, parseTap, planTaps, SHORT_TAPS, type TapName, tapName } from '../../src/capture/taps.ts';
+import type { ImageSpan } from '../../src/capture/spans.ts';
+import type { ForwardResult } from '../../src/models/model.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { WeightRng } from '../../src/models/tiny/randomWeights.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
@@ -138,7 +139,7 @@ async function checkCache(res: ForwardResult, image: number, grid: 'main' | 'bas
 }
 
 /** Row tap at the expected positions (bit-exact). */
-async function checkRows(res: ForwardResult, tap: string, image: number, grid: 'main' | 'base', want: Layout, rowOf = (p: number) => p): Promise<Float32Array> {
+async function checkRows(res: ForwardResult, tap: TapName, image: number, grid: 'main' | 'base', want: Layout, rowOf = (p: number) => p): Promise<Float32Array> {
   const t = res.taps.get(tap)!;
   const { fm, data } = await mapOf(res, { tap, image, grid }, want, t.shape[1]);
   exact(data, gatherRows((await t.read()) as Float32Array, t.shape[1], want.pos.map((p) => (p < 0 ? -1 : rowOf(p)))), `${tap} image ${image} ${grid}`);
@@ -178,7 +179,7 @@ async function checkChain(res: ForwardResult, w: Weights, cfg: TextConfig, image
   }
 }
 
-const ALL_ROW_TAPS = (cfg: TextConfig) => ['projector.out', 'vision.out', ...Array.from({ length: cfg.num_hidden_layers }, (_, l) => [`lm.layers.${l}.out`, `lm.layers.${l}.attn.k_pre_rope`]).flat()];
+const ALL_ROW_TAPS = (cfg: TextConfig): TapName[] => ['projector.out', 'vision.out', ...Array.from({ length: cfg.num_hidden_layers }, (_, l) => [`lm.layers.${l}.out`, `lm.layers.${l}.attn.k_pre_rope`] as TapName[]).flat()];
 
 /** Qwen merger on a [2R, 2C, Hv] patch map: per merged cell RMSNorm each of its 2×2 patches, concatenate, Lin → GELU → Lin. */
 async function qwenMerger(vis: Float32Array, R: number, C: number, hv: number): Promise<HostTensor> {
@@ -382,7 +383,7 @@ Deno.test({ name: 'features: taps not kept, unknown taps, bad heads, images and 
     await assertRejects(() => features(res, { tap: 'lm.layers.2.out' }), /tap lm\.layers\.2\.out was not kept by the forward \(ask for it in taps; kept: lm\.layers\.1\.out\)/, 'not kept');
     await assertRejects(() => features(res, { tap: 'projector.out' }), /tap projector\.out was not kept/, 'projector not kept');
     await assertRejects(() => features(res, { tap: 'lm.layers.0.attn.k_pre_rope' }), /tap lm\.layers\.0\.attn\.k_pre_rope was not kept/, 'pre-RoPE not kept');
-    await assertRejects(() => features(res, { tap: 'lm.layers.1.attn.q' }), /unknown tap "lm\.layers\.1\.attn\.q": known taps are/, 'unknown');
+    await assertRejects(() => features(res, { tap: 'lm.layers.1.attn.q' as TapName }), /unknown tap "lm\.layers\.1\.attn\.q": known taps are/, 'unknown');
     await assertRejects(() => features(res, { tap: 'lm.layers.3.attn.v' }), /lm\.layers\.3\.attn\.v: the model has 3 layers/, 'layer out of range');
     await assertRejects(() => features(res, { tap: 'lm.layers.0.attn.k', heads: [2] }), /head 2 outside 0\.\.1/, 'head out of range');
     await assertRejects(() => features(res, { tap: 'lm.layers.1.out', heads: [0] }), /head selection applies to cache taps/, 'heads on a row tap');
@@ -395,14 +396,21 @@ Deno.test({ name: 'features: taps not kept, unknown taps, bad heads, images and 
   console.log(`worst normwise errors: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
 } });
 
-Deno.test({ name: 'taps: canonical names of the short taps, parsed back; forwardTapsFor keeps only non-cache taps', ...opts, fn: () => {
+Deno.test({ name: 'taps: canonical names of the short taps, parsed back; one parser, round trips, the tap plan', ...opts, fn: () => {
   assertEquals(SHORT_TAPS.map((t) => canonicalTap(t, 3)), ['lm.layers.3.attn.v', 'lm.layers.3.attn.k', 'lm.layers.3.attn.k_pre_rope', 'lm.layers.3.out', 'projector.out', 'vision.out', 'siglip.out'], 'names');
   assertEquals(['lm.layers.3.attn.v', 'lm.layers.12.attn.k', 'lm.layers.3.attn.k_pre_rope', 'lm.layers.3.out', 'projector.out', 'vision.out'].map(parseTap), [
-    { kind: 'cache', which: 'value', layer: 3 }, { kind: 'cache', which: 'key', layer: 12 }, { kind: 'lmRows', name: 'lm.layers.3.attn.k_pre_rope', layer: 3 },
-    { kind: 'lmRows', name: 'lm.layers.3.out', layer: 3 }, { kind: 'projector' }, { kind: 'vision' },
+    { kind: 'cache', which: 'value', layer: 3 }, { kind: 'cache', which: 'key', layer: 12 }, { kind: 'preRope', layer: 3 },
+    { kind: 'hidden', layer: 3 }, { kind: 'projector' }, { kind: 'vision' },
   ], 'parsed');
   assertThrows(() => canonicalTap('lm.value'), /tap lm\.value needs a layer index, got undefined/, 'no layer');
   assertThrows(() => canonicalTap('lm.hidden', -1), /needs a layer index, got -1/, 'negative layer');
   assertThrows(() => parseTap('lm.layers.x.out'), /unknown tap "lm\.layers\.x\.out"/, 'bad layer');
-  assertEquals(forwardTapsFor(['lm.layers.0.attn.v', 'lm.layers.0.out', 'lm.layers.1.attn.k', 'projector.out']), ['lm.layers.0.out', 'projector.out'], 'forward taps');
+  for (const name of ['vision.out', 'vision.layers.4.out', 'projector.out', 'lm.layers.0.attn.k', 'lm.layers.7.attn.v', 'lm.layers.2.attn.k_pre_rope', 'lm.layers.3.out', 'siglip.out']) {
+    assertEquals(tapName(parseTap(name)), name, `${name} round trip`);
+  }
+  assertThrows(() => parseTap('lm.layers.01.out'), /unknown tap/, 'leading zero');
+  const plan = planTaps(['lm.layers.0.attn.v', 'lm.layers.0.out', 'lm.layers.1.attn.k', 'projector.out', 'vision.layers.1.out'], 2, 2, 'tiny');
+  assertEquals([plan.projector, plan.vision, [...plan.visionLayers], [...plan.hidden], [...plan.preRope], plan.cache.map((c) => c.name)], [true, false, [1], [0], [], ['lm.layers.0.attn.v', 'lm.layers.1.attn.k']], 'plan');
+  assertThrows(() => planTaps(['lm.layers.2.out'], 2, 2, 'tiny'), /LM layer 2 does not exist \(tiny runs 2: 0\.\.1\)/, 'layer past the model');
+  assertThrows(() => planTaps(['siglip.out'], 2, 2, 'tiny'), /standalone SigLIP encoder/, 'siglip is no model tap');
 } });

@@ -3,6 +3,8 @@
 // outputs) and logits; prefill + decode steps against one prefill; greedy tokens; attention blocking; sharded
 // and 16-bit checkpoints. Three flavours: Qwen2 (qkv bias, tied head), Llama (no biases, untied head, θ 5e5),
 // Qwen2.5-VL text (M-RoPE [2,3,3] with image-like 3D positions, legacy `model.*` names, config parsed).
+import type { TapName } from '../../src/capture/taps.ts';
+import { Stage } from '../../src/gpu/stage.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { parseConfig, type Qwen2_5VLConfig, type TextConfig } from '../../src/io/config.ts';
@@ -10,7 +12,7 @@ import { openCheckpoint } from '../../src/io/safetensors.ts';
 import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
 import { Decoder, type DecoderNames } from '../../src/models/lm/decoder.ts';
 import { greedyDecode } from '../../src/models/lm/greedy.ts';
-import type { AttentionBlockSpec } from '../../src/models/model.ts';
+import type { AttentionBlockSpec } from '../../src/capture/interventions.ts';
 import { decoderForwardRef, type DecoderRefWeights, embedRef, loadDecoderRef } from '../../src/models/ref/decoder.ts';
 import { decoderTensors, WeightRng } from '../../src/models/tiny/randomWeights.ts';
 import { writeTinyCheckpoint } from '../../src/models/tiny/writeCheckpoint.ts';
@@ -110,9 +112,11 @@ async function parity(f: Flavour, h: { ids?: number[]; values?: Float32Array }, 
   const { dec, ref } = await open(f);
   const seq = h.ids?.length ?? h.values!.length / f.cfg.hidden_size;
   const hRef = h.ids ? embedRef(ref, h.ids) : { shape: [seq, f.cfg.hidden_size], data: Float64Array.from(h.values!) };
-  const hGpu = h.ids ? await dec.embed(h.ids) : Tensor.from(gpu, 'f32', [seq, f.cfg.hidden_size], h.values!, 'h');
+  const hGpu = Tensor.from(gpu, 'f32', [seq, f.cfg.hidden_size], h.values ?? new Float32Array(seq * f.cfg.hidden_size), 'h');
+  if (h.ids) await Stage.run(gpu, 'embed', (st) => dec.embed(st, h.ids!, hGpu));
   const cache = dec.newCache(seq + 5);
-  const out = await dec.forward(hGpu, { cache, start: 0, positions, logits: 'all', taps: { preRopeKeys: true, hidden: true }, block });
+  const taps = Array.from({ length: f.cfg.num_hidden_layers }, (_, l): TapName[] => [`lm.layers.${l}.attn.k_pre_rope`, `lm.layers.${l}.out`]).flat();
+  const out = await dec.run(h.ids ? { ids: h.ids } : { h: hGpu }, { cache, start: 0, positions, logits: 'all', taps, block });
   const want = decoderForwardRef(ref, f.cfg, hRef, positions, { block });
   assertEquals(cache.length, seq, 'cache.length after prefill');
   let worst = 0;
@@ -121,13 +125,13 @@ async function parity(f: Flavour, h: { ids?: number[]; values?: Float32Array }, 
     worst = Math.max(worst,
       close(await cache.readLayer(l, 'key'), want.keys[l].data, REL, `${label} layer ${l} K (post-RoPE, cache)`),
       close(await cache.readLayer(l, 'value'), want.values[l].data, REL, `${label} layer ${l} V`),
-      close(await out.preRopeKeys[l].read(), want.preRopeKeys[l].data, REL, `${label} layer ${l} K pre-RoPE`),
-      close(await out.hidden[l].read(), want.hidden[l].data, REL, `${label} layer ${l} output`));
+      close(await out.taps.get(`lm.layers.${l}.attn.k_pre_rope`)!.read(), want.preRopeKeys[l].data, REL, `${label} layer ${l} K pre-RoPE`),
+      close(await out.taps.get(`lm.layers.${l}.out`)!.read(), want.hidden[l].data, REL, `${label} layer ${l} output`));
   }
   worst = Math.max(worst, close(await out.logits!.read(), want.logits.data, REL, `${label} logits`));
   assertEquals(out.logits!.shape, [seq, f.cfg.vocab_size], 'logits shape');
   console.log(`  ${label}: max normwise error vs float64 ${worst.toExponential(2)}`);
-  for (const t of [hGpu, out.logits!, ...out.preRopeKeys, ...out.hidden]) t.dispose();
+  for (const t of [hGpu, out.logits!, ...out.taps.values()]) t.dispose();
   cache.dispose();
   dec.dispose();
   return worst;
@@ -163,17 +167,14 @@ Deno.test({ name: 'prefill then 3 decode steps equals one prefill of the whole s
     const posAll: number[][] = f.cfg.mrope_section ? imagePositions(2).pos : [[...Array(11).keys()]];
     const cut = (p: number[][], a: number, b: number) => (f.cfg.mrope_section ? p.map((r) => r.slice(a, b)) : p[0].slice(a, b));
     const full = dec.newCache(16), stepped = dec.newCache(16);
-    const h = await dec.embed(toks);
-    const one = await dec.forward(h, { cache: full, start: 0, positions: cut(posAll, 0, 11), logits: 'all' });
+    const one = await dec.run({ ids: toks }, { cache: full, start: 0, positions: cut(posAll, 0, 11), logits: 'all' });
     const allLogits = (await one.logits!.read()) as Float32Array;
     const v = f.cfg.vocab_size;
-    const h8 = await dec.embed(toks.slice(0, 8));
-    const pre = await dec.forward(h8, { cache: stepped, start: 0, positions: cut(posAll, 0, 8), logits: 'last' });
+    const pre = await dec.run({ ids: toks.slice(0, 8) }, { cache: stepped, start: 0, positions: cut(posAll, 0, 8), logits: 'last' });
     assertEquals(pre.logits!.shape, [1, v], "'last' logits shape");
     close(await pre.logits!.read(), allLogits.subarray(7 * v, 8 * v), REL_PATHS, `${f.name} prefill 'last' row`);
     for (let s = 8; s < 11; s++) {
-      const hs = await dec.embed([toks[s]]);
-      const step = await dec.forward(hs, { cache: stepped, start: stepped.length, positions: cut(posAll, s, s + 1), logits: 'last' });
+      const step = await dec.run({ ids: [toks[s]] }, { cache: stepped, start: stepped.length, positions: cut(posAll, s, s + 1), logits: 'last' });
       assertEquals(stepped.length, s + 1, 'cache.length after a decode step');
       close(await step.logits!.read(), allLogits.subarray(s * v, (s + 1) * v), REL_PATHS, `${f.name} decode step ${s} logits`);
     }
@@ -182,7 +183,7 @@ Deno.test({ name: 'prefill then 3 decode steps equals one prefill of the whole s
     }
     // logits 'none' runs the layers and fills the cache but returns no logits
     const again = dec.newCache(16);
-    const none = await dec.forward(h, { cache: again, start: 0, positions: cut(posAll, 0, 11), logits: 'none' });
+    const none = await dec.run({ ids: toks }, { cache: again, start: 0, positions: cut(posAll, 0, 11), logits: 'none' });
     assertEquals(none.logits, null, "'none' logits");
     close(await again.readLayer(2, 'key'), await full.readLayer(2, 'key'), 0, `${f.name} cache after logits 'none'`);
     dec.dispose();
@@ -208,8 +209,7 @@ Deno.test({ name: 'greedyDecode reproduces the reference greedy tokens (1D; M-Ro
       seq.push(id);
     }
     const cache = dec.newCache(20);
-    const h = await dec.embed(prompt);
-    const pre = await dec.forward(h, { cache, start: 0, positions: f.cfg.mrope_section ? pos : pos[0], logits: 'last' });
+    const pre = await dec.run({ ids: prompt }, { cache, start: 0, positions: f.cfg.mrope_section ? pos : pos[0], logits: 'last' });
     const got = await greedyDecode(dec, cache, pre.logits!, { maxNewTokens: 6, stop: [], positionOf: (c) => c + delta });
     assertEquals(got, want, `${f.name} greedy tokens`);
     console.log(`  ${f.name}: greedy ${got.join(' ')}`);
@@ -217,7 +217,7 @@ Deno.test({ name: 'greedyDecode reproduces the reference greedy tokens (1D; M-Ro
     assertEquals(cache.length, 9 + 5, 'the last token is returned, not run');
     // a stop token ends decoding and is returned (HF generate keeps the EOS)
     const cache2 = dec.newCache(20);
-    const pre2 = await dec.forward(h, { cache: cache2, start: 0, positions: f.cfg.mrope_section ? pos : pos[0], logits: 'last' });
+    const pre2 = await dec.run({ ids: prompt }, { cache: cache2, start: 0, positions: f.cfg.mrope_section ? pos : pos[0], logits: 'last' });
     const stopAt = want.findIndex((t, i) => i >= 1 && want.indexOf(t) === i); // first token new at its step
     const stopped = await greedyDecode(dec, cache2, pre2.logits!, { maxNewTokens: 6, stop: [want[stopAt]], positionOf: (c) => c + delta });
     assertEquals(stopped, want.slice(0, stopAt + 1), `${f.name} tokens up to the stop token`);
@@ -241,16 +241,15 @@ Deno.test({ name: 'attention blocking changes exactly the blocked queries in the
   assert(diff > 1e-2, `blocked queries of layer 1 change (max diff ${diff})`);
   // the GPU blocked run differs from the GPU open run where the reference says so
   const c1 = dec.newCache(12), c2 = dec.newCache(12);
-  const hg = await dec.embed(toks);
-  const a = (await (await dec.forward(hg, { cache: c1, start: 0, positions: pos, logits: 'all' })).logits!.read()) as Float32Array;
-  const b = (await (await dec.forward(hg, { cache: c2, start: 0, positions: pos, logits: 'all', block })).logits!.read()) as Float32Array;
+  const a = (await (await dec.run({ ids: toks }, { cache: c1, start: 0, positions: pos, logits: 'all' })).logits!.read()) as Float32Array;
+  const b = (await (await dec.run({ ids: toks }, { cache: c2, start: 0, positions: pos, logits: 'all', block })).logits!.read()) as Float32Array;
   close(a.subarray(0, 7 * 301), b.subarray(0, 7 * 301), 1e-6, 'unblocked rows unchanged');
   assert(maxAbs(a.subarray(7 * 301).map((x, i) => x - b[7 * 301 + i])) > 1e-2, 'blocked rows change on the GPU');
   // decode: rules index this call's queries (query 0 = the new token) and absolute key positions
   const c3 = dec.newCache(12);
-  await dec.forward(await dec.embed(toks.slice(0, 10)), { cache: c3, start: 0, positions: pos.slice(0, 10), logits: 'none' });
+  await dec.run({ ids: toks.slice(0, 10) }, { cache: c3, start: 0, positions: pos.slice(0, 10), logits: 'none' });
   const stepBlock: AttentionBlockSpec = { layers: 'all', rules: [{ queries: [0, 1], keys: [[2, 5]] }] };
-  const step = await dec.forward(await dec.embed([toks[10]]), { cache: c3, start: 10, positions: [10], logits: 'last', block: stepBlock });
+  const step = await dec.run({ ids: [toks[10]] }, { cache: c3, start: 10, positions: [10], logits: 'last', block: stepBlock });
   const wantStep = decoderForwardRef(ref, f.cfg, h, pos, { block: { layers: 'all', rules: [{ queries: [10, 11], keys: [[2, 5]] }] } });
   close(await step.logits!.read(), wantStep.logits.data.subarray(10 * 301), REL, 'blocked decode step logits');
   dec.dispose();
@@ -261,7 +260,7 @@ Deno.test({ name: 'the sharded checkpoint loads to identical outputs', ...opts, 
   const run = async (dir: string) => {
     const { dec } = await open(qwen2, dir);
     const cache = dec.newCache(8);
-    const out = await dec.forward(await dec.embed(toks), { cache, start: 0, positions: pos, logits: 'all' });
+    const out = await dec.run({ ids: toks }, { cache, start: 0, positions: pos, logits: 'all' });
     const r = { logits: [...(await out.logits!.read())], bytes: dec.weightBytes };
     dec.dispose();
     return r;
@@ -294,12 +293,17 @@ Deno.test({ name: 'bad weights and bad forward arguments fail naming the tensor 
   await assertRejects(() => Decoder.load(gpu, weights, { ...llamaCfg, qkv_bias: true }, NEW), /missing tensor model\.language_model\.layers\.0\.self_attn\.q_proj\.bias/, 'absent bias');
   const dec = await Decoder.load(gpu, weights, llamaCfg, NEW);
   const cache = dec.newCache(4);
-  const h = await dec.embed([1, 2, 3]);
-  await assertRejects(() => dec.forward(h, { cache, start: 0, positions: [0, 1], logits: 'all' }), /positions has 2 entries for 3 tokens/, 'short positions');
-  await assertRejects(() => dec.forward(h, { cache, start: 0, positions: [[0, 1, 2], [0, 1, 2], [0, 1, 2]], logits: 'all' }), /uses 1D RoPE/, '3D positions on 1D RoPE');
-  await assertRejects(() => dec.forward(h, { cache, start: 2, positions: [0, 1, 2], logits: 'all' }), /start 2 must be in 0\.\.cache\.length \(0\)/, 'start past the cache');
-  await assertRejects(() => dec.forward(h, { cache: dec.newCache(2), start: 0, positions: [0, 1, 2], logits: 'all' }), /do not fit the cache capacity 2/, 'capacity');
-  await assertRejects(() => dec.embed([301]), /token id 301 is outside the vocabulary/, 'token id');
+  const h = { ids: [1, 2, 3] };
+  await assertRejects(() => dec.run(h, { cache, start: 0, positions: [0, 1], logits: 'all' }), /positions has 2 entries for 3 tokens/, 'short positions');
+  await assertRejects(() => dec.run(h, { cache, start: 0, positions: [[0, 1, 2], [0, 1, 2], [0, 1, 2]], logits: 'all' }), /uses 1D RoPE/, '3D positions on 1D RoPE');
+  await assertRejects(() => dec.run(h, { cache, start: 2, positions: [0, 1, 2], logits: 'all' }), /start 2 must be in 0\.\.cache\.length \(0\)/, 'start past the cache');
+  await assertRejects(() => dec.run(h, { cache: dec.newCache(2), start: 0, positions: [0, 1, 2], logits: 'all' }), /do not fit the cache capacity 2/, 'capacity');
+  await assertRejects(() => dec.run({ ids: [301] }, { cache, start: 0, positions: [0], logits: 'all' }), /token id 301 is outside the vocabulary/, 'token id');
+  await assertRejects(() => dec.run({ h: Tensor.empty(gpu, 'f32', [3, 7], 'narrow h') }, { cache, start: 0, positions: [0, 1, 2], logits: 'all' }), /h \(narrow h\) is \[3, 7\], expected \[S, 64\]/, 'h width');
+  // a failed call leaves the decoder usable: the next one runs (no leaked error scope, the run state intact)
+  const ok = await dec.run(h, { cache, start: 0, positions: [0, 1, 2], logits: 'last' });
+  assertEquals(ok.logits!.shape, [1, 301], 'a call after failures runs');
+  ok.logits!.dispose();
   dec.dispose();
 } });
 

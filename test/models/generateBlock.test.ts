@@ -2,8 +2,7 @@
 // last query, so greedy decoding from a blocked prefill equals one blocked forward over prompt + generated tokens.
 import { acquireGpu } from '../../src/gpu/device.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
-import { decodeBlock } from '../../src/models/lm/greedy.ts';
-import type { AttentionBlockSpec } from '../../src/models/model.ts';
+import { type AttentionBlockSpec, decodeBlock } from '../../src/capture/interventions.ts';
 import { loadModel } from '../../src/models/registry.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
@@ -15,9 +14,9 @@ const image: RgbImage = { width: 84, height: 56, data: Uint8Array.from({ length:
 
 Deno.test('decodeBlock keeps the rules that reach the last prefill query, as query 0 of a step', () => {
   const spec: AttentionBlockSpec = { layers: [1], rules: [{ queries: [3, 10], keys: [[4, 6]] }, { queries: [0, 5], keys: [[1, 2]] }] };
-  assertEquals(decodeBlock({ block: spec, inputIds: new Array(10).fill(0) }), { layers: [1], rules: [{ queries: [0, 1], keys: [[4, 6]] }] }, 'kept rules');
-  assertEquals(decodeBlock({ block: spec, inputIds: new Array(12).fill(0) }), undefined, 'no rule reaches position 11');
-  assertEquals(decodeBlock({ block: null, inputIds: [1] }), undefined, 'no block');
+  assertEquals(decodeBlock(spec, 10), { layers: [1], rules: [{ queries: [0, 1], keys: [[4, 6]] }] }, 'kept rules');
+  assertEquals(decodeBlock(spec, 12), undefined, 'no rule reaches position 11');
+  assertEquals(decodeBlock(null, 1), undefined, 'no block');
 });
 
 Deno.test({ name: 'greedy decoding under a block equals a blocked forward of the whole sequence (Qwen2.5-VL, M-RoPE)', sanitizeResources: false, sanitizeOps: false, async fn() {

@@ -6,6 +6,7 @@
 // anyres_max_9 downscale (84×112: 3×4 crops, grid 6×8 = 48 > 9·4·1.21 → 5×6), two images in one prompt (one tile
 // each), and NeXt (CLIP, feature layer −2, CLS dropped); greedy tokens against the reference's; prefill against a
 // hand-built forward; the token-count mismatch error; spans covering every image position once.
+import type { TapName } from '../../src/capture/taps.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import type { LlavaNextConfig, LlavaOnevisionConfig } from '../../src/io/config.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
@@ -13,7 +14,7 @@ import { checkpointLocation, openCheckpoint, readText } from '../../src/io/safet
 import { Tokenizer } from '../../src/io/tokenizer.ts';
 import { buildPrompt } from '../../src/io/chatTemplate.ts';
 import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
-import { LlavaModel, llavaPackingSpec } from '../../src/models/llava.ts';
+import { loadLlava, llavaPackingSpec } from '../../src/models/llava.ts';
 import { imagePackings } from '../../src/models/llava/packing.ts';
 import type { ForwardResult, ModelInputs } from '../../src/models/model.ts';
 import { anyresLayout } from '../../src/models/processor/anyres.ts';
@@ -39,7 +40,7 @@ const REL = 1e-5;
 interface Fixture<C> {
   dir: string;
   cfg: C;
-  model: LlavaModel;
+  model: Awaited<ReturnType<typeof loadLlava>>;
   ref: LlavaRefWeights;
   tokenizer: Tokenizer;
   processor: LlavaImageProcessorConfig;
@@ -50,7 +51,7 @@ async function fixture<C extends LlavaOnevisionConfig | LlavaNextConfig>(dir: st
   const processor = parsePreprocessorConfig(await readText(location, 'preprocessor_config.json')) as LlavaImageProcessorConfig;
   return {
     dir, cfg, processor,
-    model: await LlavaModel.load(gpu, dir),
+    model: await loadLlava(gpu, dir),
     ref: await loadLlavaRef(new Weights(await openCheckpoint(dir)), cfg),
     tokenizer: await Tokenizer.load(location),
   };
@@ -77,16 +78,16 @@ function inputsFor<C extends LlavaOnevisionConfig | LlavaNextConfig>(f: Fixture<
   return { inputIds, pixelValues: { shape: [tiles, c, s, s], data }, imageSizes: sizes };
 }
 
-const lmTaps = (layers: number) => Array.from({ length: layers }, (_, i) => [`lm.layers.${i}.attn.k_pre_rope`, `lm.layers.${i}.out`]).flat();
-const visionTaps = (layers: number) => Array.from({ length: layers }, (_, i) => `vision.layers.${i}.out`);
+const lmTaps = (layers: number): TapName[] => Array.from({ length: layers }, (_, i): TapName[] => [`lm.layers.${i}.attn.k_pre_rope`, `lm.layers.${i}.out`]).flat();
+const visionTaps = (layers: number): TapName[] => Array.from({ length: layers }, (_, i): TapName => `vision.layers.${i}.out`);
 
 /** Every stage of one GPU forward against the reference; returns the worst normwise error. */
 async function compareStages<C extends LlavaOnevisionConfig | LlavaNextConfig>(f: Fixture<C>, inputs: ModelInputs, label: string): Promise<{ gpu: ForwardResult; ref: LlavaRefResult }> {
-  const visionLayers = f.model.tower.layerCount, lmLayers = f.cfg.text_config.num_hidden_layers;
-  const taps = ['vision.out', 'projector.out', ...visionTaps(visionLayers), ...lmTaps(lmLayers)];
+  const visionLayers = f.model.parts.tower.layerCount, lmLayers = f.cfg.text_config.num_hidden_layers;
+  const taps: TapName[] = ['vision.out', 'projector.out', ...visionTaps(visionLayers), ...lmTaps(lmLayers)];
   const res = await f.model.forward(inputs, { taps, logits: 'all' });
   const ref = llavaForwardRef(f.ref, f.cfg, inputs);
-  const read = async (name: string) => (await res.taps.get(name)!.read()) as Float32Array;
+  const read = async (name: TapName) => (await res.taps.get(name)!.read()) as Float32Array;
   const errs: string[] = [];
   const check = (got: ArrayLike<number>, want: HostTensor, what: string) => errs.push(`${what} ${assertNormwise(got, want.data, REL, `${label} ${what}`).toExponential(1)}`);
   assertEquals(ref.visionLayers.length, visionLayers, 'vision layers run');
@@ -103,12 +104,6 @@ async function compareStages<C extends LlavaOnevisionConfig | LlavaNextConfig>(f
   check(await res.logits.read(), ref.logits, 'logits');
   console.log(`${label}: S=${inputs.inputIds.length}, tiles ${inputs.pixelValues?.shape[0]}; normwise errors: ${errs.join(', ')}`);
   return { gpu: res, ref };
-}
-
-function disposeResult(r: ForwardResult): void {
-  for (const t of r.taps.values()) t.dispose();
-  r.logits.dispose();
-  r.cache.dispose();
 }
 
 /** Spans: the image runs cover exactly the image-token positions, once each; text ranges cover the rest. */
@@ -152,7 +147,7 @@ Deno.test({ name: 'OneVision: a 30×100 image unpads (rows 1..2 of the 4×8 crop
   const tokens = await ov.model.generate(res, 4);
   const want = llavaGreedyRef(ov.ref, ov.cfg, inputs, 4, [151645]);
   assertEquals(tokens, want, 'greedy tokens');
-  disposeResult(res);
+  res.dispose();
 } });
 
 Deno.test({ name: 'OneVision: an 84×112 image (3×4 crops) takes the anyres_max_9 bilinear downscale 6×8 → 5×6', ...opts, async fn() {
@@ -164,7 +159,7 @@ Deno.test({ name: 'OneVision: an 84×112 image (3×4 crops) takes the anyres_max
   assertEquals(ref.packed.shape[0], 4 + 5 * 7, 'image tokens');
   checkSpans(res, ov.cfg.image_token_index, 'onevision 84×112');
   assertEquals(res.spans.images[0].grid, { rows: 5, cols: 6 }, 'span grid = final grid');
-  disposeResult(res);
+  res.dispose();
 } });
 
 Deno.test({ name: 'OneVision: two images in one prompt get one tile and one newline each', ...opts, async fn() {
@@ -173,13 +168,13 @@ Deno.test({ name: 'OneVision: two images in one prompt get one tile and one newl
   const { gpu: res } = await compareStages(ov, inputs, 'onevision 2 images');
   assertEquals(res.spans.images.map((s) => s.length), [5, 5], '2×2 tokens + newline each');
   checkSpans(res, ov.cfg.image_token_index, 'onevision 2 images');
-  disposeResult(res);
+  res.dispose();
 } });
 
 Deno.test({ name: 'NeXt: CLIP feature layer −2 (of 3), CLS dropped, 45×60 image on the 56×56 pinpoint; stages, greedy', ...opts, async fn() {
   const inputs = inputsFor(next, [testPicture(45, 60, 5)], 'What is this?');
   assertEquals(inputs.inputIds[0], 128000, 'BOS from the tokenizer');
-  assertEquals(next.model.tower.layerCount, 2, 'only layers 0..1 are loaded and run for hidden_states[-2]');
+  assertEquals(next.model.parts.tower.layerCount, 2, 'only layers 0..1 are loaded and run for hidden_states[-2]');
   const { gpu: res, ref } = await compareStages(next, inputs, 'next 45×60');
   assertEquals(ref.visionFeatures.shape, [5 * 4, 48], '5 tiles × 4 patches (CLS dropped)');
   checkSpans(res, next.cfg.image_token_index, 'next 45×60');
@@ -187,17 +182,17 @@ Deno.test({ name: 'NeXt: CLIP feature layer −2 (of 3), CLS dropped, 45×60 ima
   const want = llavaGreedyRef(next.ref, next.cfg, inputs, 5, [128009]);
   assertEquals(tokens, want, 'greedy tokens');
   assert(new Set(tokens).size > 1, `greedy tokens vary (${tokens})`);
-  disposeResult(res);
+  res.dispose();
 } });
 
 Deno.test({ name: 'NeXt with vision_feature_layer [-2, 0]: hidden states concatenated on the feature dim (embeddings included)', ...opts, async fn() {
   const dir = `${tmp}/next-list`;
   const f = await fixture(dir, await writeTinyLlavaNext(dir, { seed: 13, dtype: 'F32', visionFeatureLayer: [-2, 0] }));
-  assertEquals(f.model.featureLayers, [2, 0], 'hidden_states indices');
+  assertEquals(f.model.parts.featureLayers, [2, 0], 'hidden_states indices');
   const inputs = inputsFor(f, [testPicture(50, 30, 6)], 'And this?');
   const { gpu: res, ref } = await compareStages(f, inputs, 'next [-2, 0]');
   assertEquals(ref.visionFeatures.shape[1], 2 * 48, 'two hidden states side by side');
-  disposeResult(res);
+  res.dispose();
   f.model.dispose();
 } });
 
@@ -213,7 +208,7 @@ Deno.test({ name: 'prefill = the hand-built forward (template, tokenizer, proces
   const prefixIds = next.tokenizer.encode('Look closely. ', { addSpecialTokens: false });
   assertEquals(withPrefix.inputIds.slice(p0, p1), prefixIds, 'prefix span holds the prefix tokens');
   assertEquals(p1, withPrefix.spans.images[0].start, 'the prefix ends where the image starts');
-  for (const r of [a, b, withPrefix]) disposeResult(r);
+  for (const r of [a, b, withPrefix]) r.dispose();
 } });
 
 Deno.test({ name: 'a token count that does not match the image features is an error naming both counts', ...opts, async fn() {

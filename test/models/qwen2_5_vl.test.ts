@@ -4,6 +4,7 @@
 // 10×11 merged tokens, so 3×3 windows of which 5 are partial) through prefill (chat template, tokenizer,
 // processor); a decode step at cache index + rope_delta; greedy tokens equal to the reference's; the
 // tied-head flavour; a text prefix's span; the pad-count mismatch error.
+import type { TapName } from '../../src/capture/taps.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { checkpointLocation, openCheckpoint } from '../../src/io/safetensors.ts';
 import { Tokenizer } from '../../src/io/tokenizer.ts';
@@ -12,7 +13,7 @@ import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
 import type { ModelInputs } from '../../src/models/model.ts';
 import { parsePreprocessorConfig, type QwenImageProcessorConfig } from '../../src/models/processor/preprocessorConfig.ts';
 import { qwenPreprocess } from '../../src/models/processor/qwenImageProcessor.ts';
-import { Qwen2_5VLModel } from '../../src/models/qwen2_5_vl.ts';
+import { loadQwen2_5VL } from '../../src/models/qwen2_5_vl.ts';
 import { decoderForwardRef } from '../../src/models/ref/decoder.ts';
 import { embeddings, loadQwen2_5VLRef, qwen2_5VLForwardRef, qwen2_5VLGreedyRef, type Qwen2_5VLRefWeights } from '../../src/models/ref/qwen2_5_vl.ts';
 import { WeightRng } from '../../src/models/tiny/randomWeights.ts';
@@ -61,15 +62,15 @@ const cfg = await writeTinyQwen2_5_vl(untiedDir, { seed: 7, dtype: 'BF16', tied:
 const tiedCfg = await writeTinyQwen2_5_vl(tiedDir, { seed: 8, dtype: 'F32', tied: true });
 const processor = parsePreprocessorConfig(await Deno.readTextFile(`${untiedDir}/preprocessor_config.json`)) as QwenImageProcessorConfig;
 
-const model = await Qwen2_5VLModel.load(gpu, untiedDir);
+const model = await loadQwen2_5VL(gpu, untiedDir);
 const refW: Qwen2_5VLRefWeights = await loadQwen2_5VLRef(new Weights(await openCheckpoint(untiedDir)), cfg);
 const L = cfg.text_config.num_hidden_layers, depth = cfg.vision_config.depth;
 
 Deno.test({ name: 'qwen2.5-vl: prefill on a 280×308 image matches the float64 reference, block by block and layer by layer', ...opts, fn: async () => {
   const img = image(308, 280, 3);
-  const taps = [
-    'vision.out', 'projector.out', ...Array.from({ length: depth }, (_, i) => `vision.layers.${i}.out`),
-    ...Array.from({ length: L }, (_, i) => [`lm.layers.${i}.attn.k_pre_rope`, `lm.layers.${i}.out`]).flat(),
+  const taps: TapName[] = [
+    'vision.out', 'projector.out', ...Array.from({ length: depth }, (_, i): TapName => `vision.layers.${i}.out`),
+    ...Array.from({ length: L }, (_, i): TapName[] => [`lm.layers.${i}.attn.k_pre_rope`, `lm.layers.${i}.out`]).flat(),
   ];
   const res = await model.prefill({ images: [img], prompt: 'Describe the picture.', taps, logits: 'all' });
   const ids = res.inputIds, S = ids.length;
@@ -102,10 +103,8 @@ Deno.test({ name: 'qwen2.5-vl: prefill on a 280×308 image matches the float64 r
 
   // one decode step at cache index S with position S + rope_delta on all axes, against the reference re-run
   const next = 9707; // any token
-  const h = await model.decoder.embed([next]);
   const pos = S + res.ropeDelta;
-  const step = await model.decoder.forward(h, { cache: res.cache, start: S, positions: [[pos], [pos], [pos]], logits: 'last' });
-  h.dispose();
+  const step = await model.decoder.run({ ids: [next] }, { cache: res.cache, start: S, positions: [[pos], [pos], [pos]], logits: 'last' });
   const seqRef = qwen2_5VLForwardRef(refW, cfg, { ...inputs, inputIds: [...ids, next] });
   // the reference's positions for the appended token come from get_rope_index over text: max + 1 = S + rope_delta
   assertEquals([seqRef.positions[0][S], seqRef.positions[1][S], seqRef.positions[2][S]], [pos, pos, pos], 'decode position');
@@ -142,7 +141,7 @@ Deno.test({ name: 'qwen2.5-vl: greedy generation equals the reference (decode at
 Deno.test({ name: 'qwen2.5-vl: tied head (no lm_head tensor, F32) matches the reference', ...opts, fn: async () => {
   const ck = await openCheckpoint(tiedDir);
   assert(!ck.has('lm_head.weight') && ck.has('model.embed_tokens.weight') && ck.has('visual.merger.mlp.0.weight'), 'tied checkpoint names');
-  const tied = await Qwen2_5VLModel.load(gpu, tiedDir);
+  const tied = await loadQwen2_5VL(gpu, tiedDir);
   const ref = await loadQwen2_5VLRef(new Weights(ck), tiedCfg);
   const p = qwenPreprocess(image(140, 112, 9), processor); // 4×5 merged tokens, one partial window column
   const ids = [151644, 872, 198, 151652, ...Array(20).fill(151655), 151653, 3838, 374, 30];

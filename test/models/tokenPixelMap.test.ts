@@ -1,7 +1,7 @@
 // Token → pixel map: token counts and order as the models pack them, rects that tile the image without overlap,
 // every sampled pixel found (by an independent forward map through the processor geometry) in its own token's rect,
 // rect centres back in their own crop, the anyres_max_9 downscale, Qwen's merged grid, and laying tokens on grids.
-import type { ImageTokenPlace } from '../../src/models/model.ts';
+import type { ImageTokenPlace } from '../../src/capture/spans.ts';
 import { type AnyresSpec, anyresLayout, LLAVA_NEXT_PINPOINTS, oneVisionPinpoints } from '../../src/models/processor/anyres.ts';
 import { qwenImageGrid } from '../../src/models/processor/smartResize.ts';
 import { llavaTokenPlaces, placesToGrid, qwenTokenPlaces } from '../../src/models/processor/tokenPixelMap.ts';

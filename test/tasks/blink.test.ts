@@ -5,7 +5,7 @@
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import {
   aggregateBlink, BLINK_DISCLAIMER, blinkPrompt, blinkTask, imageSimilarityAnswer, pointMatchAnswer, probeAnswer, type QuestionPoints,
@@ -14,7 +14,8 @@ import {
 import type { BlinkQuestion } from '../../src/tasks/datasets/blink.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
 import { runProbe } from '../../src/analysis/runProbe.ts';
-import { SeededRandom, syntheticSegmentationSet } from '../../src/tasks/synthetic.ts';
+import { SeededRandom } from '../../src/tasks/synthetic/seededRandom.ts';
+import { syntheticSegmentationSet } from '../../src/tasks/synthetic/segmentationSet.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals, assertRejects } from '../gpu/assert.ts';
 import { rgbPng, writeParquet, writeTree } from './fixtureWriters.ts';
@@ -157,7 +158,7 @@ Deno.test({ name: 'end to end: tiny BLINK parquet layout with a tiny OneVision; 
   });
   const dir = await Deno.makeTempDir({ prefix: 'kvscope-blink-' });
   await writeTinyLlavaOnevision(`${dir}/model`, { seed: 7 });
-  const model = await LlavaModel.load(gpu, `${dir}/model`);
+  const model = await loadLlava(gpu, `${dir}/model`);
   try {
     const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlayDir: null, overlaysLeft: 0 };
     const task = blinkTask(root, { subtasks: ['Art_Style', 'Visual_Correspondence', 'Counting'], split: 'val', pointsFile: `${root}/points.json`, maxNewTokens: 3 });

@@ -7,7 +7,7 @@ import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { MSRC_CLASSES, MSRC_PAIRED_PNG_LAYOUT, MsrcLabelReader } from '../../src/tasks/datasets/msrc.ts';
 import { denoFileTree, IMAGE_CODEC } from '../../src/tasks/datasets/dataset.ts';
@@ -140,7 +140,7 @@ Deno.test({ name: 'coseg centre prior: a central object on a background all imag
 Deno.test({ name: 'coseg end to end on a tiny OneVision: rows well formed; a resumed run recomputes nothing and repeats them', ...opts, async fn() {
   const dir = `${tmp}/tiny-ov`;
   await writeTinyLlavaOnevision(dir, { seed: 8 });
-  const model = await LlavaModel.load(gpu, dir);
+  const model = await loadLlava(gpu, dir);
   const overlays = `${tmp}/overlays`;
   await Deno.mkdir(overlays);
   const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlayDir: overlays, overlaysLeft: 3 };

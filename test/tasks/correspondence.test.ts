@@ -4,13 +4,14 @@
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { pairPck, type Point } from '../../src/probe/metrics/pck.ts';
 import { aggregateCorrespondence, type CorrespondencePair, evaluatePair, spairTask, syntheticCorrespondenceTask } from '../../src/tasks/correspondence.ts';
 import { statKey, sumStats } from '../../src/tasks/resultsLog.ts';
 import { runProbe } from '../../src/analysis/runProbe.ts';
-import { type Affine, applyAffine, invertAffine, syntheticCorrespondencePairs } from '../../src/tasks/synthetic.ts';
+import { type Affine, applyAffine, invertAffine } from '../../src/tasks/synthetic/affine.ts';
+import { syntheticCorrespondencePairs } from '../../src/tasks/synthetic/correspondencePairs.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
 import { rgbJpeg, writeTree } from './fixtureWriters.ts';
@@ -157,7 +158,7 @@ Deno.test({ name: 'SPair-71k layout: pairs, category filter, limit; oracle featu
 Deno.test({ name: 'end to end with a tiny OneVision: rows, an overlay, and a resumed run gives identical rows', ...opts, async fn() {
   const dir = await Deno.makeTempDir({ prefix: 'kvscope-corr-' });
   await writeTinyLlavaOnevision(`${dir}/model`, { seed: 3 });
-  const model = await LlavaModel.load(gpu, `${dir}/model`);
+  const model = await loadLlava(gpu, `${dir}/model`);
   try {
     const ctx: ProbeContext = {
       model, siglip: null, taps: ['lm.value', 'projector'], layers: [0, 1], agnostic: null, grid: 'main',

@@ -6,7 +6,7 @@ import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { fewShotEpisode, fewShotEpisodeStats, fewShotRows, pascal5iTask, syntheticFewShotTask } from '../../src/tasks/fewShotSegmentation.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
@@ -117,7 +117,7 @@ Deno.test({ name: 'pascal5i factory: episodes from a VOC tree (imageset pairs), 
 Deno.test({ name: 'few-shot end to end on a tiny OneVision: rows well formed; a resumed run recomputes nothing and repeats them', ...opts, async fn() {
   const dir = `${tmp}/tiny-ov`;
   await writeTinyLlavaOnevision(dir, { seed: 7 });
-  const model = await LlavaModel.load(gpu, dir);
+  const model = await loadLlava(gpu, dir);
   const overlays = `${tmp}/overlays`;
   await Deno.mkdir(overlays);
   const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [0, 1], agnostic: null, grid: 'main', overlayDir: overlays, overlaysLeft: 2 };

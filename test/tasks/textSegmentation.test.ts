@@ -7,17 +7,16 @@ import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
-import { disposeResult } from '../../src/probe/agnosticKeys.ts';
 import { SemanticIouAccumulator } from '../../src/probe/metrics/iou.ts';
 import { sumStats } from '../../src/tasks/resultsLog.ts';
 import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext, ProbeTask } from '../../src/tasks/task.ts';
-import {
-  imagenetSTask, otsuThreshold, paintCells, promptSuffixLength, referringRows, referringSampleStats, semanticImageStats, semanticRows,
-  syntheticReferringTask, syntheticSemanticTask, textSegmentCells, textVectors,
-} from '../../src/tasks/textSegmentation.ts';
+import { referringRows, referringSampleStats, syntheticReferringTask } from '../../src/tasks/referringSegmentation.ts';
+import { imagenetSTask, semanticImageStats, semanticRows, syntheticSemanticTask } from '../../src/tasks/semanticSegmentation.ts';
+import { otsuThreshold, paintCells, textSegmentCells } from '../../src/tasks/textRegions.ts';
+import { promptSuffixLength, textVectors } from '../../src/tasks/textVectors.ts';
 import { sweepEntries } from '../../src/tasks/featureSweep.ts';
 import { encodePng } from '../../src/io/image.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
@@ -149,7 +148,7 @@ Deno.test({ name: 'imagenetS factory: candidates = folder class + classes in the
 Deno.test({ name: 'text segmentation on a tiny OneVision: text vectors are the last user-text token rows; end-to-end runs resume exactly', ...opts, async fn() {
   const dir = `${tmp}/tiny-ov`;
   await writeTinyLlavaOnevision(dir, { seed: 9 });
-  const model = await LlavaModel.load(gpu, dir);
+  const model = await loadLlava(gpu, dir);
   const suffix = await promptSuffixLength(model);
   assertEquals(suffix, 5, 'Qwen2 chat template: <|im_end|> \\n <|im_start|> assistant \\n');
   const entries = sweepEntries({ taps: ['lm.value', 'lm.hidden', 'projector'], layers: [1] });
@@ -165,7 +164,7 @@ Deno.test({ name: 'text segmentation on a tiny OneVision: text vectors are the l
   const hidden = (await ref.taps.get('lm.layers.1.out')!.read()) as Float32Array;
   const H = ref.taps.get('lm.layers.1.out')!.rowLength;
   assertEquals(Array.from((await vecs.get('lm.hidden@1')!.read()) as Float32Array), Array.from(hidden.subarray(pos * H, (pos + 1) * H)), 'hidden row');
-  disposeResult(ref);
+  ref.dispose();
   vecs.forEach((t) => t.dispose());
 
   const overlays = `${tmp}/overlays`;

@@ -7,7 +7,7 @@ import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { hostTensor } from '../../src/ops/ref/hostTensor.ts';
-import { LlavaModel } from '../../src/models/llava.ts';
+import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { DavisAccumulator } from '../../src/probe/metrics/davis.ts';
 import type { LabelMap } from '../../src/probe/metrics/iou.ts';
@@ -15,7 +15,8 @@ import { propagateVideo } from '../../src/probe/ref/labelPropagation.ts';
 import { bilinearUpsample } from '../../src/probe/ref/upsample.ts';
 import { statKey, sumStats } from '../../src/tasks/resultsLog.ts';
 import { runProbe } from '../../src/analysis/runProbe.ts';
-import { SeededRandom, syntheticVideo } from '../../src/tasks/synthetic.ts';
+import { SeededRandom } from '../../src/tasks/synthetic/seededRandom.ts';
+import { syntheticVideo } from '../../src/tasks/synthetic/video.ts';
 import type { ProbeContext } from '../../src/tasks/task.ts';
 import {
   aggregateVideo, cellLabels, davisTask, evaluateVideo, type FrameFeatures, labelsFromScores, syntheticVideoTask, type VideoSource,
@@ -171,7 +172,7 @@ Deno.test({ name: 'real DAVIS 2016 fixture (first 6 frames): oracle features on 
 Deno.test({ name: 'end to end with a tiny OneVision: J&F, J, F rows, an overlay, identical rows on resume', ...opts, async fn() {
   const dir = await Deno.makeTempDir({ prefix: 'kvscope-video-' });
   await writeTinyLlavaOnevision(`${dir}/model`, { seed: 5 });
-  const model = await LlavaModel.load(gpu, `${dir}/model`);
+  const model = await loadLlava(gpu, `${dir}/model`);
   try {
     const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'vision'], layers: [1], agnostic: null, grid: 'main', overlayDir: `${dir}/ov`, overlaysLeft: 1 };
     const task = syntheticVideoTask({ n: 1, frames: 4, size: 32, objects: 2, seed: 6 });

@@ -65,7 +65,7 @@ export function unpaddedMapRows(img: ImagePacking, p: number): number[] {
  * All images' packed features in sequence order: [Σ tokens, H]. `features` are the projected tile tokens
  * [tiles·p², H]; `newline` is image_newline as [1, H].
  */
-export async function packImageFeatures(stage: Stage, features: Tensor<'f32'>, newline: Tensor<'f32'>, images: readonly ImagePacking[], p: number): Promise<Tensor<'f32'>> {
+export function packImageFeatures(stage: Stage, features: Tensor<'f32'>, newline: Tensor<'f32'>, images: readonly ImagePacking[], p: number): Tensor<'f32'> {
   const t = p * p;
   const tiles = images.reduce((a, im) => a + im.tiles, 0);
   if (features.rows !== tiles * t) {
@@ -91,8 +91,8 @@ export async function packImageFeatures(stage: Stage, features: Tensor<'f32'>, n
     if (l.final.height !== l.unpadded.height || l.final.width !== l.unpadded.width) {
       // anyres_max downscale of the [h', w', H] map
       const mapIdx = Tensor.from(stage.gpu, 'u32', [map.length], map, 'unpadded map rows');
-      const full = await gatherRows(stage, features, mapIdx);
-      const small = await interpolateBilinear(stage, full.reshape([l.unpadded.height, l.unpadded.width, features.rowLength]), l.final.height, l.final.width);
+      const full = gatherRows(stage, features, mapIdx);
+      const small = interpolateBilinear(stage, full.reshape([l.unpadded.height, l.unpadded.width, features.rowLength]), l.final.height, l.final.width);
       const start = nextRow;
       nextRow += small.rows;
       sources.push(small.reshape([l.final.height * l.final.width, features.rowLength]));
@@ -105,9 +105,9 @@ export async function packImageFeatures(stage: Stage, features: Tensor<'f32'>, n
       index.push(newlineRow);
     }
   }
-  const src = await concatRows(stage, sources);
+  const src = concatRows(stage, sources);
   const idx = Tensor.from(stage.gpu, 'u32', [index.length], index, 'packing index');
-  const packed = await gatherRows(stage, src, idx);
+  const packed = gatherRows(stage, src, idx);
   stage.onDone(() => { for (const x of [src, idx, ...temps]) x.dispose(); });
   return packed;
 }

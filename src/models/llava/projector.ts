@@ -35,10 +35,10 @@ export class Projector {
   }
 
   /** [n, inDim] -> [n, hidden]. */
-  async forward(stage: Stage, x: Tensor<'f32'>): Promise<Tensor<'f32'>> {
-    const h = await matmul(stage, x, this.w1, { bias: this.b1 ?? undefined });
-    const a = await activation(stage, this.act, h);
-    const y = await matmul(stage, a, this.w2, { bias: this.b2 ?? undefined });
+  forward(stage: Stage, x: Tensor<'f32'>): Tensor<'f32'> {
+    const h = matmul(stage, x, this.w1, { bias: this.b1 ?? undefined });
+    const a = activation(stage, this.act, h);
+    const y = matmul(stage, a, this.w2, { bias: this.b2 ?? undefined });
     stage.onDone(() => { h.dispose(); a.dispose(); });
     return y;
   }

@@ -14,11 +14,12 @@ import { embedding } from '../../ops/embedding.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
 import { rmsNorm } from '../../ops/norm.ts';
-import { mrope, rope } from '../../ops/rope.ts';
-import { sliceRows } from '../../ops/rows.ts';
-import type { AttentionBlockSpec } from '../model.ts';
+import { mrope, rope as rope1d } from '../../ops/rope.ts';
+import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
+import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
+import { KvCache } from '../../capture/kvCache.ts';
+import { planTaps, type TapName } from '../../capture/taps.ts';
 import type { Weights } from '../weights.ts';
-import { KvCache } from './kvCache.ts';
 
 export interface DecoderNames {
   /** Prefix of the decoder's tensors, e.g. 'model.language_model.' (Weights resolves legacy names). */
@@ -27,11 +28,11 @@ export interface DecoderNames {
   lmHead: string;
 }
 
-export interface DecoderTaps {
-  /** Keep each layer's keys before RoPE ([S, kvHeads·d]): `lm.layers.{i}.attn.k_pre_rope`. */
-  preRopeKeys?: boolean;
-  /** Keep each layer's output ([S, H]): `lm.layers.{i}.out`. */
-  hidden?: boolean;
+/** What the decoder runs on: token ids, or given embeddings h [S, H]; image features [N, H] for N positions. */
+export interface DecoderInput {
+  ids?: readonly number[];
+  h?: Tensor<'f32'>;
+  image?: { features: Tensor<'f32'>; positions: readonly number[] };
 }
 
 export interface DecoderForwardOptions {
@@ -41,18 +42,10 @@ export interface DecoderForwardOptions {
   /** [S] for 1D RoPE, [3][S] (t, h, w) for M-RoPE; an M-RoPE model given [S] uses it on all three axes. */
   positions: readonly number[] | readonly (readonly number[])[];
   logits: 'all' | 'last' | 'none';
-  taps?: DecoderTaps;
+  /** Activations to keep past their layer: filled in place (`lm.layers.{i}.attn.k_pre_rope`, `lm.layers.{i}.out`). */
+  keep?: Map<TapName, Tensor<'f32'>>;
   /** Rules index queries within this call and absolute key positions. */
   block?: AttentionBlockSpec;
-}
-
-export interface DecoderForwardResult {
-  /** [S, vocab] ('all'), [1, vocab] ('last'), or null ('none'). */
-  logits: Tensor<'f32'> | null;
-  /** Per layer [S, kvHeads·d] when tapped, else empty. */
-  preRopeKeys: Tensor<'f32'>[];
-  /** Per layer output [S, H] when tapped, else empty. */
-  hidden: Tensor<'f32'>[];
 }
 
 /** The tensors of one decoder layer: key, HF name under `${prefix}layers.{l}.`, expected shape, whether present. */
@@ -100,12 +93,54 @@ export function ropePositions(cfg: TextConfig, positions: DecoderForwardOptions[
   return { shape: rows.length > 1 ? [3, seq] : [seq], values: rows.flat() };
 }
 
-/** Whether the blocking spec applies to layer l. */
-export function blocksLayer(block: AttentionBlockSpec | undefined, l: number): boolean {
-  return !!block && (block.layers === 'all' || block.layers.includes(l));
-}
+type LayerWeights = Record<LayerTensorKey, Tensor | undefined> & Record<RequiredKey, Tensor>;
+type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'gate' | 'up' | 'down';
 
-type LayerWeights = Partial<Record<LayerTensorKey, Tensor>>;
+/**
+ * The decoder's run state (as llama2.c's RunState): every activation of a layer for up to `rows` tokens, allocated
+ * once and reused by every layer and every forward. `at(seq)` views the first `seq` rows. The residual stream `h`
+ * is filled by the caller (embeddings, image features) and updated in place layer by layer.
+ */
+export class DecoderRunState {
+  readonly tensors: Record<'h' | 'hAttn' | 'xn' | 'q' | 'k' | 'kRot' | 'v' | 'attn' | 'proj' | 'gate' | 'up' | 'act', Tensor<'f32'>>;
+  readonly positions: Tensor<'u32'>;
+  /** Blocking bit masks: queries [rows], keys [capacity]. */
+  readonly qBits: Tensor<'u32'>;
+  kBits: Tensor<'u32'>;
+
+  constructor(readonly gpu: Gpu, readonly config: TextConfig, readonly rows: number) {
+    const c = config, H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+    const widths = { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gate: I, up: I, act: I };
+    const made: Tensor[] = [];
+    try {
+      const t = {} as Record<keyof typeof widths, Tensor<'f32'>>;
+      for (const [name, w] of Object.entries(widths) as [keyof typeof widths, number][]) made.push(t[name] = Tensor.empty(gpu, 'f32', [rows, w], `run.${name}`));
+      this.tensors = t;
+      made.push(this.positions = Tensor.empty(gpu, 'u32', [3 * rows, 1], 'run.positions'));
+      made.push(this.qBits = Tensor.empty(gpu, 'u32', [rows, 1], 'run.qBits'));
+      made.push(this.kBits = Tensor.empty(gpu, 'u32', [rows, 1], 'run.kBits'));
+    } catch (e) {
+      made.forEach((t) => t.dispose());
+      throw new Error(`decoder run state for ${rows} tokens: ${(e as Error).message}`);
+    }
+  }
+
+  /** Views of the first `seq` rows of every activation. */
+  at(seq: number): Record<keyof DecoderRunState['tensors'], Tensor<'f32'>> {
+    if (seq > this.rows) throw new Error(`decoder run state holds ${this.rows} tokens, asked for ${seq}`);
+    const out = {} as Record<keyof DecoderRunState['tensors'], Tensor<'f32'>>;
+    for (const [k, t] of Object.entries(this.tensors) as [keyof DecoderRunState['tensors'], Tensor<'f32'>][]) out[k] = t.leadingRows(seq);
+    return out;
+  }
+
+  get byteLength(): number {
+    return Object.values(this.tensors).reduce((a, t) => a + t.byteLength, 0) + this.positions.byteLength + this.qBits.byteLength + this.kBits.byteLength;
+  }
+
+  dispose(): void {
+    for (const t of [...Object.values(this.tensors), this.positions, this.qBits, this.kBits]) t.dispose();
+  }
+}
 
 export class Decoder {
   private constructor(
@@ -132,9 +167,9 @@ export class Decoder {
       const embed = await get(embedName, [cfg.vocab_size, h]);
       const layers: LayerWeights[] = [];
       for (let l = 0; l < cfg.num_hidden_layers; l++) {
-        const lw: LayerWeights = {};
-        for (const t of LAYER_TENSORS) if (t.on(cfg)) lw[t.key] = await get(`${names.prefix}layers.${l}.${t.name}`, t.shape(cfg));
-        layers.push(lw);
+        const lw = {} as Record<LayerTensorKey, Tensor | undefined>;
+        for (const t of LAYER_TENSORS) lw[t.key] = t.on(cfg) ? await get(`${names.prefix}layers.${l}.${t.name}`, t.shape(cfg)) : undefined;
+        layers.push(lw as LayerWeights);
       }
       const norm = await get(`${names.prefix}norm.weight`, [h]);
       const headName = lmHeadName(weights, names);
@@ -153,103 +188,170 @@ export class Decoder {
     return KvCache.create(this.gpu, c.num_hidden_layers, c.num_key_value_heads, capacity, c.head_dim);
   }
 
-  /** Token embeddings [S, H] (f32). */
-  async embed(ids: readonly number[]): Promise<Tensor<'f32'>> {
-    const vocab = this.config.vocab_size;
-    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`decoder.embed: token id ${id} is outside the vocabulary (0..${vocab - 1})`);
-    const stage = new Stage(this.gpu, 'decoder embed');
-    const idT = Tensor.from(this.gpu, 'u32', [ids.length], ids, 'input_ids');
-    const h = await embedding(stage, idT, this.embedTokens);
-    stage.onDone(() => idT.dispose());
-    await stage.submit();
-    return h;
+  private state: DecoderRunState | null = null;
+
+  /** The run state, (re)allocated when a forward needs more rows than the current one holds. */
+  runState(rows: number): DecoderRunState {
+    if (!this.state || this.state.rows < rows) {
+      this.state?.dispose();
+      this.state = null;
+      this.state = new DecoderRunState(this.gpu, this.config, rows);
+    }
+    return this.state;
   }
 
-  /** Run the decoder layers on h [S, H], writing K/V at cache positions start..start+S−1; sets cache.length. */
-  async forward(h: Tensor<'f32'>, opts: DecoderForwardOptions): Promise<DecoderForwardResult> {
+  /** Bytes of the run state now allocated (0 before the first forward). */
+  get runStateBytes(): number {
+    return this.state?.byteLength ?? 0;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The whole decoder as one call: the sequence (token embeddings of `ids`, or a given `h` [S, H]; image features
+   * scattered over their positions) into the run state, the layers, the head. LM taps (`lm.layers.{i}.*`) come
+   * back by name: pre-RoPE keys and layer outputs as kept tensors, cache taps as views of the cache. Calls run one
+   * at a time (they share the run state).
+   */
+  run(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32'>> }> {
+    const next = this.queue.then(() => this.runNow(input, opts));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async runNow(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32'>> }> {
+    const cfg = this.config, gpu = this.gpu;
+    const seq = input.ids ? input.ids.length : input.h!.rows;
+    if (!seq) throw new Error('decoder: the sequence is empty');
+    if (input.h && (input.h.rank !== 2 || input.h.shape[1] !== cfg.hidden_size)) throw new Error(`decoder: h (${input.h.label}) is [${input.h.shape.join(', ')}], expected [S, ${cfg.hidden_size}]`);
+    const plan = planTaps(opts.taps ?? [], 0, cfg.num_hidden_layers, 'the decoder');
+    const taps = new Map<TapName, Tensor<'f32'>>();
+    try {
+      for (const l of plan.preRope) taps.set(`lm.layers.${l}.attn.k_pre_rope`, Tensor.empty(gpu, 'f32', [seq, cfg.num_key_value_heads * cfg.head_dim], `lm.layers.${l}.attn.k_pre_rope`));
+      for (const l of plan.hidden) taps.set(`lm.layers.${l}.out`, Tensor.empty(gpu, 'f32', [seq, cfg.hidden_size], `lm.layers.${l}.out`));
+      const run = this.runState(seq);
+      const h = run.tensors.h.leadingRows(seq);
+      // inputs_embeds = embed_tokens(input_ids); image features overwrite the image-token rows, in order
+      await Stage.run(gpu, 'decoder sequence', (st) => {
+        if (input.h) copyInto(st, input.h, h, 0);
+        else this.embed(st, input.ids!, h);
+        if (input.image) {
+          const pos = Tensor.from(gpu, 'u32', [input.image.positions.length], input.image.positions, 'image token positions');
+          scatterRows(st, input.image.features, pos, h);
+          st.onDone(() => pos.dispose());
+        }
+      });
+      const logits = await this.forward(run, seq, { ...opts, keep: taps });
+      // cache taps are views of the cache: [kv_heads, capacity, head_dim], positions 0..cache.length−1 valid
+      for (const c of plan.cache) {
+        const t = c.which === 'key' ? opts.cache.keys[c.layer] : opts.cache.values[c.layer];
+        taps.set(c.name, t.reshape(t.shape, c.name));
+      }
+      return { logits, taps };
+    } catch (e) {
+      for (const t of taps.values()) t.dispose();
+      throw e;
+    }
+  }
+
+  /** out[s] = embed_tokens[ids[s]] (f32), ids checked against the vocabulary. */
+  embed(stage: Stage, ids: readonly number[], out: Tensor<'f32'>): void {
+    const vocab = this.config.vocab_size;
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`decoder.embed: token id ${id} is outside the vocabulary (0..${vocab - 1})`);
+    const idT = Tensor.from(this.gpu, 'u32', [ids.length], ids, 'input_ids');
+    embedding(stage, idT, this.embedTokens, out);
+    stage.onDone(() => idT.dispose());
+  }
+
+  /**
+   * The decoder layers over the residual stream `run.h` (rows 0..S−1, filled by the caller), writing K/V at cache
+   * positions start..start+S−1; then the final norm and the LM head. Sets cache.length. One Stage per layer.
+   */
+  private async forward(run: DecoderRunState, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
     const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
-    const seq = h.shape[0];
-    if (h.rank !== 2 || h.shape[1] !== cfg.hidden_size) throw new Error(`decoder.forward: h (${h.label}) is [${h.shape.join(', ')}], expected [S, ${cfg.hidden_size}]`);
     if (cache.layers !== cfg.num_hidden_layers || cache.kvHeads !== cfg.num_key_value_heads || cache.headDim !== cfg.head_dim) {
       throw new Error(`decoder.forward: cache has ${cache.layers} layers × ${cache.kvHeads} kv heads × ${cache.headDim}, the model ${cfg.num_hidden_layers} × ${cfg.num_key_value_heads} × ${cfg.head_dim}`);
     }
     if (!Number.isInteger(start) || start < 0 || start > cache.length) throw new Error(`decoder.forward: start ${start} must be in 0..cache.length (${cache.length})`);
     if (start + seq > cache.capacity) throw new Error(`decoder.forward: positions ${start}..${start + seq - 1} do not fit the cache capacity ${cache.capacity}`);
-    const pos = ropePositions(cfg, opts.positions, seq);
-    const posT = Tensor.from(gpu, 'u32', pos.shape, pos.values, 'positions');
     const kvLength = start + seq;
     const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
     const act = activationFromConfig(cfg.hidden_act);
-    const applyRope = (stage: Stage, x: Tensor<'f32'>, out?: Tensor<'f32'>) =>
-      cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, out }) : rope(stage, x, posT, { theta: cfg.rope_theta, out });
-    let mask: BlockMask | null = null;
-    const result: DecoderForwardResult = { logits: null, preRopeKeys: [], hidden: [] };
-    let x = h;
-    try {
-      if (opts.block && (opts.block.layers === 'all' || opts.block.layers.length) && opts.block.rules.length) {
-        const bits = blockMaskBits(opts.block.rules, seq, kvLength);
-        mask = { qBits: Tensor.from(gpu, 'u32', [seq], bits.qBits, 'block qBits'), kBits: Tensor.from(gpu, 'u32', [kvLength], bits.kBits, 'block kBits') };
-      }
-      for (let l = 0; l < cfg.num_hidden_layers; l++) {
-        const w = this.layers[l];
-        const stage = new Stage(gpu, `decoder layer ${l}`);
-        const temps: Tensor[] = [];
-        const tmp = <T extends Tensor>(t: T) => (temps.push(t), t);
-        // attention block: x̂ = RMSNorm(h); q, k, v projections; rotary on q (in place) and k (kept pre-RoPE if tapped)
-        const xn = tmp(await rmsNorm(stage, x, w.inputNorm!, eps));
-        const q = tmp(await matmul(stage, xn, w.q!, { bias: w.qBias }));
-        const k = await matmul(stage, xn, w.k!, { bias: w.kBias });
-        if (opts.taps?.preRopeKeys) result.preRopeKeys.push(k);
-        else temps.push(k);
-        const v = tmp(await matmul(stage, xn, w.v!, { bias: w.vBias }));
-        const q3 = q.reshape([seq, heads, d]);
-        await applyRope(stage, q3, q3);
-        const kRot = tmp(await applyRope(stage, k.reshape([seq, kvHeads, d])));
-        // cache[l][kv_head, start + s, :] ← k_rot, v (HF cache layout); attend over keys 0..start+S−1
-        await kvWrite(stage, kRot, cache.keys[l], start);
-        await kvWrite(stage, v, cache.values[l], start);
-        const attn = tmp(await attention(stage, q3, cache.keys[l], cache.values[l], {
-          kvLength, qStart: start, causal: true, block: mask && blocksLayer(opts.block, l) ? mask : undefined,
-        }));
-        const o = tmp(await matmul(stage, attn, w.o!, { bias: w.oBias }));
-        const h1 = tmp(await add(stage, x, o));
-        // MLP block: h = h1 + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h1)
-        const xn2 = tmp(await rmsNorm(stage, h1, w.postNorm!, eps));
-        const gate = tmp(await matmul(stage, xn2, w.gate!, { bias: w.gateBias }));
-        const up = tmp(await matmul(stage, xn2, w.up!, { bias: w.upBias }));
-        const mid = tmp(await gatedActivation(stage, act, gate, up));
-        const down = tmp(await matmul(stage, mid, w.down!, { bias: w.downBias }));
-        const out = await add(stage, h1, down);
-        if (x !== h && !opts.taps?.hidden) temps.push(x);
-        if (opts.taps?.hidden) result.hidden.push(out);
-        stage.onDone(() => temps.forEach((t) => t.dispose()));
-        x = out;
-        await stage.submit();
-      }
-      cache.length = kvLength;
-      if (opts.logits !== 'none') {
-        // logits = lm_head(RMSNorm(h)); 'last' normalises and projects only the last row
-        const stage = new Stage(gpu, 'decoder head');
-        const rows = opts.logits === 'last' && seq > 1 ? await sliceRows(stage, x, seq - 1, 1) : x;
-        const xn = await rmsNorm(stage, rows, this.finalNorm, eps);
-        result.logits = await matmul(stage, xn, this.lmHead);
-        stage.onDone(() => { xn.dispose(); if (rows !== x) rows.dispose(); });
-        await stage.submit();
-      }
-      if (x !== h && !opts.taps?.hidden) x.dispose();
-      return result;
-    } catch (e) {
-      for (const t of [...result.preRopeKeys, ...result.hidden]) t.dispose();
-      throw e;
-    } finally {
-      posT.dispose();
-      mask?.qBits.dispose();
-      mask?.kBits.dispose();
+    const s = run.at(seq);
+    const pos = ropePositions(cfg, opts.positions, seq);
+    const posT = run.positions.leadingRows(pos.values.length, pos.shape);
+    gpu.device.queue.writeBuffer(posT.buffer(), 0, new Uint32Array(pos.values));
+    const block = this.blockMask(run, opts.block, seq, kvLength);
+    const rope = (stage: Stage, x: Tensor<'f32'>, out: Tensor<'f32'>) =>
+      cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, out }) : rope1d(stage, x, posT, { theta: cfg.rope_theta, out });
+    const q3 = s.q.reshape([seq, heads, d]), kRot3 = s.kRot.reshape([seq, kvHeads, d]);
+    for (let l = 0; l < cfg.num_hidden_layers; l++) {
+      const w = this.layers[l], h = s.h;
+      // a kept tap is written in place of the shared buffer
+      const k = opts.keep?.get(`lm.layers.${l}.attn.k_pre_rope`) ?? s.k;
+      const hidden = opts.keep?.get(`lm.layers.${l}.out`);
+      await Stage.run(gpu, `decoder layer ${l}`, (st) => {
+        // attention: x̂ = RMSNorm(h); q, k, v = x̂·Wᵀ + b; RoPE on q (in place) and k
+        rmsNorm(st, h, w.inputNorm, eps, s.xn);
+        matmul(st, s.xn, w.q, { bias: w.qBias, out: s.q });
+        matmul(st, s.xn, w.k, { bias: w.kBias, out: k });
+        matmul(st, s.xn, w.v, { bias: w.vBias, out: s.v });
+        rope(st, q3, q3);
+        rope(st, k.reshape([seq, kvHeads, d]), kRot3);
+        // save key, value at positions start.. to the cache (HF layout [kv_head][pos][d]); attend over 0..start+S−1
+        kvWrite(st, s.kRot, cache.keys[l], start);
+        kvWrite(st, s.v, cache.values[l], start);
+        attention(st, q3, cache.keys[l], cache.values[l], { kvLength, qStart: start, causal: true, block: block && blocksLayer(opts.block, l) ? block : undefined, out: s.attn });
+        // h' = h + o_proj(attn)
+        matmul(st, s.attn, w.o, { bias: w.oBias, out: s.proj });
+        add(st, h, s.proj, s.hAttn);
+        // MLP: h = h' + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h')
+        rmsNorm(st, s.hAttn, w.postNorm, eps, s.xn);
+        matmul(st, s.xn, w.gate, { bias: w.gateBias, out: s.gate });
+        matmul(st, s.xn, w.up, { bias: w.upBias, out: s.up });
+        gatedActivation(st, act, s.gate, s.up, s.act);
+        matmul(st, s.act, w.down, { bias: w.downBias, out: s.proj });
+        add(st, s.hAttn, s.proj, h);
+        if (hidden) copyInto(st, h, hidden, 0);
+      });
     }
+    cache.length = kvLength;
+    if (opts.logits === 'none') return null;
+    // logits = lm_head(RMSNorm(h)); 'last' normalises and projects only the last row
+    const rows = opts.logits === 'last' ? 1 : seq;
+    const logits = Tensor.empty(gpu, 'f32', [rows, cfg.vocab_size], 'logits');
+    try {
+      await Stage.run(gpu, 'decoder head', (st) => {
+        const x = rows === seq ? s.h : sliceRows(st, s.h, seq - 1, 1, s.proj.leadingRows(1));
+        const xn = s.xn.leadingRows(rows);
+        rmsNorm(st, x, this.finalNorm, eps, xn);
+        matmul(st, xn, this.lmHead, { out: logits });
+      });
+    } catch (e) {
+      logits.dispose();
+      throw e;
+    }
+    return logits;
+  }
+
+  /** The blocking spec as bit masks in the run state (null when nothing is blocked in any layer). */
+  private blockMask(run: DecoderRunState, block: AttentionBlockSpec | undefined, seq: number, kvLength: number): BlockMask | null {
+    if (!block || !block.rules.length || (block.layers !== 'all' && !block.layers.length)) return null;
+    const bits = blockMaskBits(block.rules, seq, kvLength);
+    if (run.kBits.numel < kvLength) {
+      run.kBits.dispose();
+      run.kBits = Tensor.empty(this.gpu, 'u32', [Math.max(kvLength, 2 * run.kBits.numel), 1], 'run.kBits');
+    }
+    const qBits = run.qBits.leadingRows(seq, [seq]), kBits = run.kBits.leadingRows(kvLength, [kvLength]);
+    this.gpu.device.queue.writeBuffer(qBits.buffer(), 0, bits.qBits);
+    this.gpu.device.queue.writeBuffer(kBits.buffer(), 0, bits.kBits);
+    return { qBits, kBits };
   }
 
   dispose(): void {
-    const all = new Set<Tensor>([this.embedTokens, this.finalNorm, this.lmHead, ...this.layers.flatMap((l) => Object.values(l))]);
+    this.state?.dispose();
+    this.state = null;
+    const all = new Set<Tensor>([this.embedTokens, this.finalNorm, this.lmHead, ...this.layers.flatMap((l) => Object.values(l).filter((t): t is Tensor => !!t))]);
     for (const t of all) t.dispose();
   }
 }

@@ -7,32 +7,20 @@ import { Stage } from '../../gpu/stage.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { argmax } from '../../ops/rowReduce.ts';
 import { sliceRows } from '../../ops/rows.ts';
-import type { AttentionBlockSpec, ForwardResult } from '../model.ts';
+import type { AttentionBlockSpec } from '../../capture/interventions.ts';
+import type { KvCache } from '../../capture/kvCache.ts';
 import type { Decoder } from './decoder.ts';
-import type { KvCache } from './kvCache.ts';
 
 /** The argmax of the last row of logits, read back. */
 async function lastArgmax(logits: Tensor<'f32'>): Promise<number> {
   const stage = new Stage(logits.gpu, 'greedy argmax');
-  const last = logits.rows > 1 ? await sliceRows(stage, logits, logits.rows - 1, 1) : logits;
-  const id = await argmax(stage, last);
+  const last = logits.rows > 1 ? sliceRows(stage, logits, logits.rows - 1, 1) : logits;
+  const id = argmax(stage, last);
   await stage.submit();
   const token = (await id.read())[0];
   id.dispose();
   if (last !== logits) last.dispose();
   return token;
-}
-
-/**
- * The blocking a prefill's generation keeps: every rule whose queries reach the prefill's last position (text after
- * the image, the question) also holds for each new token — as query 0 of its one-row step, same key positions.
- */
-export function decodeBlock(from: Pick<ForwardResult, 'block' | 'inputIds'>): AttentionBlockSpec | undefined {
-  const b = from.block;
-  if (!b) return undefined;
-  const last = from.inputIds.length - 1;
-  const rules = b.rules.filter((r) => r.queries[0] <= last && r.queries[1] > last).map((r) => ({ queries: [0, 1] as const, keys: r.keys }));
-  return rules.length ? { layers: b.layers, rules } : undefined;
 }
 
 export async function greedyDecode(
@@ -57,9 +45,7 @@ export async function greedyDecode(
       // next step: embed the token, run it at cache position cache.length
       const at = cache.length;
       const p = opts.positionOf(at);
-      const h = await decoder.embed([token]);
-      const step = await decoder.forward(h, { cache, start: at, positions: mrope ? [[p], [p], [p]] : [p], logits: 'last', block: opts.block });
-      h.dispose();
+      const step = await decoder.run({ ids: [token] }, { cache, start: at, positions: mrope ? [[p], [p], [p]] : [p], logits: 'last', block: opts.block });
       if (logits !== lastLogits) logits.dispose();
       logits = step.logits!;
     }

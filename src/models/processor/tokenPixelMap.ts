@@ -4,7 +4,7 @@
 // A token's cell is tile/p pixels on its tile (the feature-grid convention HF's unpad uses; the stride-14 conv itself
 // ignores the last tile − 14p pixels). Rects are clipped to the image.
 import { mat3, vec2 } from 'gl-matrix';
-import type { ImageTokenPlace } from '../model.ts';
+import type { ImageTokenPlace } from '../../capture/spans.ts';
 import { type AnyresLayout, type AnyresSpec, patchOutputSize, type Size } from './anyres.ts';
 
 type Mat = Float64Array;
