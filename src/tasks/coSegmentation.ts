@@ -11,6 +11,7 @@
 //   metric    Jaccard and precision per image at GT resolution, mean over the set's images, then over sets
 // Amir et al.'s saliency is DINO's CLS attention, which LLaVA/Qwen image tokens have no counterpart of; the centre
 // prior (or 'none': commonness alone) is kvscope's substitute.
+import type { FileSource } from '../io/source.ts';
 import type { FeatureMap } from '../capture/features.ts';
 import { cellsToPixels } from '../capture/gridPixels.ts';
 import { Stage } from '../gpu/stage.ts';
@@ -263,7 +264,7 @@ export interface MsrcTaskOptions {
 }
 
 /** MSRC co-segmentation on disk. */
-export function msrcTask(root: string, opts: MsrcTaskOptions = {}): ProbeTask<CosegSetSample> {
+export function msrcTask(root: string | FileSource, opts: MsrcTaskOptions = {}): ProbeTask<CosegSetSample> {
   const files = denoFileTree(root);
   const source = opts.source ?? 'sets';
   const samples = async (): Promise<ProbeSample<CosegSetSample>[]> => {

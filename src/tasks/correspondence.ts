@@ -3,6 +3,7 @@
 // bilinearly upsampled target map (the GPU correspondence probe, hard argmax), and PCK@0.1 is taken with the
 // target bounding box's max side as threshold. Statistics are additive (correct, total, Σ per-pair ratio, pairs),
 // so per-image PCK (mean over pairs, all categories pooled: the headline) and per-point PCK come out exactly.
+import type { FileSource } from '../io/source.ts';
 import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import { matchesOverlay } from './overlay.ts';
@@ -157,7 +158,7 @@ export interface SpairTaskOptions {
 }
 
 /** SPair-71k pairs from the official layout under `root` (PairAnnotation/<split> listed, as DIFT does). */
-export function spairTask(root: string, opts: SpairTaskOptions): ProbeTask<PairSource> {
+export function spairTask(root: string | FileSource, opts: SpairTaskOptions): ProbeTask<PairSource> {
   const reader = new SpairReader(denoFileTree(root), IMAGE_CODEC, { split: opts.split });
   for (const c of opts.categories ?? []) {
     if (!(SPAIR_CATEGORIES as readonly string[]).includes(c)) throw new Error(`spairTask: unknown category "${c}" (known: ${SPAIR_CATEGORIES.join(', ')})`);

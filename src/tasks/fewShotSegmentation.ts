@@ -8,6 +8,7 @@
 //   metric       per class ΣI_fg / ΣU_fg over its episodes, mIoU = mean over the classes scored; FB-IoU over all
 //                episodes; void (255) pixels count nowhere
 // The statistics of one episode are per-class arrays of intersections and unions, so a resumed run sums exactly.
+import type { FileSource } from '../io/source.ts';
 import type { FeatureMap } from '../capture/features.ts';
 import { cellsToPixels, pixelsToCells } from '../capture/gridPixels.ts';
 import { Stage } from '../gpu/stage.ts';
@@ -239,7 +240,7 @@ export interface Pascal5iTaskOptions {
 }
 
 /** Pascal-5i fold f on a VOC2012 directory (JPEGImages, SegmentationClassAug, ImageSets). */
-export function pascal5iTask(root: string, opts: Pascal5iTaskOptions): ProbeTask<FewShotSample> {
+export function pascal5iTask(root: string | FileSource, opts: Pascal5iTaskOptions): ProbeTask<FewShotSample> {
   const classes = pascal5iFoldClasses(opts.fold);
   const files = denoFileTree(root);
   const shots = opts.shots ?? 5, episodes = opts.episodes ?? 1000, seed = opts.seed ?? 0;

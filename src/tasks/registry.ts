@@ -1,5 +1,6 @@
 // The probe tasks by the names the probe command takes, each on its real dataset layout (`--data DIR`) or on
 // synthetic data with exact ground truth (`--data synthetic`).
+import type { FileSource } from '../io/source.ts';
 import { BLINK_SUBTASKS, type BlinkSubtask } from './datasets/blink.ts';
 import type { DavisFormat } from './datasets/davis.ts';
 import type { SpairSplit } from './datasets/spair.ts';
@@ -15,8 +16,8 @@ export const TASK_NAMES = ['spair', 'davis', 'pascal5i', 'msrc', 'imagenet-s', '
 export type TaskName = (typeof TASK_NAMES)[number];
 
 export interface TaskOptions {
-  /** Dataset root, or 'synthetic'. */
-  data: string;
+  /** Dataset root (a directory, or a picked folder / URL as a FileSource), or 'synthetic'. */
+  data: string | FileSource;
   /** Samples to evaluate at most (pairs, videos, episodes, image sets, images, questions). */
   limit?: number;
   split?: string;

@@ -8,6 +8,7 @@
 // score exceeds a threshold chosen per image by Otsu's rule on the best-score map of the valid cells (else it is
 // background); cells are painted onto the pixels of their rectangles (nearest) and scored at GT resolution with the
 // ImageNet-S accumulator (per-class TP/P/T; mIoU over all N+1 classes) or the RefCOCO one (mIoU, oIoU).
+import type { FileSource } from '../io/source.ts';
 import type { FeatureMap } from '../capture/features.ts';
 import { cellsToPixels } from '../capture/gridPixels.ts';
 import { canonicalTap, isLayered, parseTap } from '../capture/taps.ts';
@@ -345,7 +346,7 @@ export interface ImagenetSTaskOptions {
 }
 
 /** ImageNet-S{50,300,919} validation on disk. */
-export function imagenetSTask(root: string, opts: ImagenetSTaskOptions): ProbeTask<SemanticSample> {
+export function imagenetSTask(root: string | FileSource, opts: ImagenetSTaskOptions): ProbeTask<SemanticSample> {
   const reader = new ImagenetSReader(denoFileTree(root), IMAGE_CODEC, opts);
   const rule = opts.candidates ?? 'image';
   const all = Array.from({ length: opts.classes }, (_, i) => i + 1);
@@ -521,7 +522,7 @@ export interface RefcocoTaskOptions {
 }
 
 /** RefCOCO (UNC) referring segmentation on disk, one sample per sentence. */
-export function refcocoTask(root: string, opts: RefcocoTaskOptions): ProbeTask<ReferringSample> {
+export function refcocoTask(root: string | FileSource, opts: RefcocoTaskOptions): ProbeTask<ReferringSample> {
   const files = denoFileTree(root);
   const reader = opts.format === 'parquet'
     ? new RefcocoParquetReader(files, IMAGE_CODEC, { split: opts.split, dataDir: opts.dataDir, imageDir: opts.imageDir })

@@ -10,6 +10,7 @@
 // freed once propagated. For E entries that is E·(1 + n)·h·w·(d + objects + 2)·4 bytes (7B values, d = 512 on a
 // 27×48 grid, n = 7: ≈ 21 MB per entry), independent of the video's length. On the CPU only the current frame's
 // upsampled scores [H, W, objects + 1] and per-object running J and F sums are kept.
+import type { FileSource } from '../io/source.ts';
 import type { FeatureMap } from '../capture/features.ts';
 import { pixelsToCells } from '../capture/gridPixels.ts';
 import { encodePng } from '../io/image.ts';
@@ -289,7 +290,7 @@ export interface DavisTaskOptions {
 }
 
 /** DAVIS 2017 (palette ids) or 2016 (grey 0/255, one object) sequences from the official 480p layout. */
-export function davisTask(root: string, opts: DavisTaskOptions): ProbeTask<VideoSource> {
+export function davisTask(root: string | FileSource, opts: DavisTaskOptions): ProbeTask<VideoSource> {
   const reader = new DavisReader(denoFileTree(root), IMAGE_CODEC, { format: opts.format, split: opts.split });
   const notes = [`DAVIS ${opts.format}${opts.maxFrames ? `, first ${opts.maxFrames} frames per sequence (a truncated sequence is scored on its own frames 1 … T−2)` : ''}.`];
   return videoTask(`davis${opts.format}`, async () => {

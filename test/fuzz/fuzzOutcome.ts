@@ -34,7 +34,7 @@ export interface FuzzOutcome {
 export interface FuzzBounds {
   /** Per input. */
   timeMs: number;
-  /** Growth of the process's resident set over the run. */
+  /** Growth of the process's resident set during one input. */
   rssBytes: number;
 }
 
@@ -70,12 +70,13 @@ export async function runFuzz<T>(target: FuzzTarget<T>, numRuns: number, opts: {
   const bounds = opts.bounds ?? DEFAULT_BOUNDS;
   const out: FuzzOutcome = { target: target.name, inputs: 0, accepted: 0, rejected: {}, findings: [], slowestMs: 0, ms: 0 };
   const t0 = performance.now();
-  const rss0 = Deno.memoryUsage().rss;
   await fc.check(
     fc.asyncProperty(target.inputs, async (input) => {
       out.inputs++;
+      const rss0 = Deno.memoryUsage().rss;
       const finding = await classify(target, input, out, bounds);
       if (finding) out.findings.push(`${finding}  [input: ${(target.describe?.(input) ?? fc.stringify(input)).slice(0, 400)}]`);
+      // growth during this input (the resident set rarely shrinks, so later inputs are not blamed for it)
       const grown = Deno.memoryUsage().rss - rss0;
       if (grown > bounds.rssBytes) out.findings.push(`resident memory grew by ${(grown / 2 ** 20).toFixed(0)} MiB (bound ${(bounds.rssBytes / 2 ** 20).toFixed(0)} MiB)  [input: ${(target.describe?.(input) ?? '').slice(0, 200)}]`);
       return true;

@@ -5,7 +5,7 @@ import { safetensorsTarget } from './safetensorsTarget.ts';
 import { assertEquals } from '../gpu/assert.ts';
 
 Deno.test('fuzz: safetensors headers and bodies', async () => {
-  const o = await runFuzz(safetensorsTarget, 400, { seed: 1 });
+  const o = await runFuzz(safetensorsTarget, Number(Deno.env.get('FUZZ_RUNS') ?? 1000), { seed: Number(Deno.env.get('FUZZ_SEED') ?? 1) });
   console.log(formatOutcome(o));
   assertEquals(o.findings, [], 'findings');
 });

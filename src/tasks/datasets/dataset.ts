@@ -4,21 +4,12 @@
 
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer } from 'hyparquet';
 import type { ByteSource } from '../../io/safetensors.ts';
+import type { FileSource } from '../../io/source.ts';
 import type { RgbImage } from '../../io/rgbImage.ts';
 import { decodeImage, decodeLabelPng } from '../../io/image.ts';
 
-/** Read-only access to a dataset's directory tree; paths are relative, '/'-separated. */
-export interface FileTree {
-  /** Where the tree lives (a directory path or a label), for error messages. */
-  readonly root: string;
-  /** All bytes of one file. */
-  read(path: string): Promise<Uint8Array>;
-  /** Random access to one file (large parquet files are read a column chunk at a time). */
-  open(path: string): Promise<ByteSource>;
-  /** Names of the entries of one directory (files and sub-directories), sorted by code unit. */
-  list(dir: string): Promise<string[]>;
-  exists(path: string): Promise<boolean>;
-}
+/** Read-only access to a dataset's directory tree (a directory, a picked folder, a URL: src/io/source.ts). */
+export type FileTree = FileSource;
 
 /** A decoded label image: one raw value per pixel (palette index or grey value), row-major. */
 export interface LabelImage {
@@ -67,8 +58,9 @@ export function joinPath(...parts: string[]): string {
   return parts.filter((p) => p.length > 0).join('/').replace(/\/+/g, '/');
 }
 
-/** A directory on disk via Deno. */
-export function denoFileTree(root: string): FileTree {
+/** A directory on disk via Deno; a FileSource given instead (a picked folder, a URL) is used as it is. */
+export function denoFileTree(root: string | FileSource): FileTree {
+  if (typeof root !== 'string') return root;
   const full = (p: string) => joinPath(root, p);
   const missing = (p: string, e: unknown) =>
     new DatasetError(full(p), `cannot read (${e instanceof Deno.errors.NotFound ? 'missing' : (e as Error).message})`);

@@ -165,6 +165,9 @@ export function segmentationPartCount(seg: unknown, height: number, width: numbe
       if (!Array.isArray(poly) || poly.length < 6 || poly.length % 2 !== 0 || !poly.every((c) => typeof c === 'number' && Number.isFinite(c))) {
         fail(`polygon ${i}: expected [x1, y1, x2, y2, …] with ≥ 3 points, found ${Array.isArray(poly) ? `${poly.length} values` : typeof poly}`);
       }
+      // rasterising walks every edge at 5× resolution: a vertex far off the image would make that walk unbounded
+      const far = (poly as number[]).findIndex((c, j) => (j % 2 === 0 ? c < -width || c > 2 * width : c < -height || c > 2 * height));
+      if (far >= 0) fail(`polygon ${i}: ${far % 2 === 0 ? 'x' : 'y'} = ${(poly as number[])[far]} (value ${far}) is more than an image size outside the ${width}×${height} image`);
       const m = rleDecode(rleFromPolygon(poly as number[], height, width));
       for (let p = 0; p < m.length; p++) sum[p] += m[p];
     });
