@@ -5,12 +5,15 @@ import { benchKernels } from '../bench/kernels.ts';
 import { measureRoofline, ROOFLINE_CACHE, rooflineTable } from '../bench/roofline.ts';
 import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
+import { benchFuzz, FUZZ_READERS } from '../bench/fuzz.ts';
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts';
 import { forwardCommand, makeTiny, makeTinyFrom, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
 import { demoProbes, probeCommand, studyCommand } from './probeCommand.ts';
+import { planCommand, type PlanOptions } from './planCommand.ts';
+import { mergeCommand, type MergeOptions } from './mergeCommand.ts';
 import { TASK_NAMES } from '../../src/tasks/registry.ts';
 import { SHORT_TAPS } from '../../src/capture/taps.ts';
 
@@ -112,6 +115,7 @@ function probeOptions(c: Command): Command {
   .option('--seed <n>', 'seed (episodes, synthetic data)', int)
   .option('--size <px>', 'side of synthetic images', int)
   .option('--overlays <n>', 'PNG overlays to write', int, 4)
+  .option('--shard <i/N>', 'evaluate only shard i of N (samples partitioned by id; merge the N outputs with `kvscope merge`)')
   .requiredOption('--out <dir>', 'output directory (results.jsonl, results.md, plots); an existing run there resumes');
 }
 
@@ -147,6 +151,49 @@ program.command('profile')
     const r = await profileCommand(o);
     console.log(r.text);
     if (r.files.length) console.log(`\nwritten: ${r.files.join(', ')}`);
+  });
+
+program.command('plan')
+  .description('GPU memory plan of a probe run in bytes: weights (checkpoint dtype), KV cache, activations, the feature maps a sweep keeps; --gpu-memory refuses (exit 1) when it does not fit')
+  .requiredOption('--model <dir>', 'checkpoint directory, or a hub folder with config.json (+ model.safetensors.index.json) alone')
+  .option('--taps <list>', `kept taps: ${SHORT_TAPS.join(', ')}`, 'lm.value,lm.key,projector')
+  .option('--layers <spec>', 'LM layers whose maps are kept: all, 0-27:4, ...')
+  .option('--kv-dtype <d>', 'f32 (the engine today) or f16 (half the cache)')
+  .option('--lm-layers <n>', 'plan for n LM layers (extrapolate a cut checkpoint per layer)', (v) => parseInt(v, 10))
+  .option('--vision-layers <n>', 'plan for n vision layers', (v) => parseInt(v, 10))
+  .option('--image <HxW>', 'image size (default: the largest the processor makes)', (v) => v.split('x').map(Number) as [number, number])
+  .option('--image-tokens <n>', 'override the image token count (vision work scaled with it)', (v) => parseInt(v, 10))
+  .option('--text-tokens <n>', 'text tokens around the image (default 32)', (v) => parseInt(v, 10))
+  .option('--gpu-memory <bytes>', 'budget: 24GB, 16GiB, ...; the command fails when the plan exceeds it')
+  .option('--measure <HxW>', 'also load the checkpoint, run one sweep forward on a test picture of that size and print the measured peak', (v) => v.split('x').map(Number) as [number, number])
+  .option('--calibrate <sizes>', 'measure this (cut, real-width) checkpoint at image sizes HxW,HxW,... and fit activations = fixed + per-patch bytes', (v) => v.split(',').map((s) => s.split('x').map(Number) as [number, number]))
+  .option('--calibration-out <file>', 'write the --calibrate fit there (JSON)')
+  .option('--calibration <file>', 'use a --calibrate fit for the activations (plan a full model from its 2-layer twin)')
+  .option('--json', 'the plan as JSON')
+  .action(async (o: PlanOptions) => {
+    if (!(await planCommand(o))) Deno.exit(1);
+  });
+
+program.command('merge')
+  .description('combine the outputs of `probe --shard i/N` runs (all N) into the rows one uninterrupted run gives')
+  .argument('<dirs...>', 'the shards\' --out directories')
+  .requiredOption('--task <task>', TASK_NAMES.join(' | '))
+  .option('--data <dir>', "dataset root (default: the shards' run.json)")
+  .option('--split <name>', 'dataset split (default: run.json)')
+  .option('--fold <n>', 'Pascal-5i fold (default: run.json)', int)
+  .option('--limit <n>', 'samples at most (default: run.json)', int)
+  .option('--seed <n>', 'seed (default: run.json)', int)
+  .option('--size <px>', 'side of synthetic images', int)
+  .option('--classes <n>', 'ImageNet-S classes', int)
+  .option('--subtasks <list>', 'BLINK subtasks')
+  .option('--davis-format <f>', "DAVIS '2017' or '2016'")
+  .option('--max-frames <n>', 'DAVIS frames per sequence', int)
+  .option('--points-file <file>', 'BLINK points file')
+  .requiredOption('--out <dir>', 'where the merged results.jsonl, results.md and plots go')
+  .action(async (dirs: string[], o: MergeOptions) => {
+    const r = await mergeCommand(dirs, o);
+    console.log(r.markdown);
+    console.log(`merged ${r.shards} shard(s); written: ${r.files.join(', ')}`);
   });
 
 const bench = program.command('bench').description('benchmarks');
@@ -206,6 +253,17 @@ bench.command('probes')
   .action(async (o: { dims: BenchDims; tasks?: ProbeBenchTask[]; json?: boolean; reps?: number; warmup?: number; limit?: number; size?: number; frames?: number; taps?: string; probeLayers?: string; layers?: number; sweep: boolean }) => {
     const gpu = await acquireGpu();
     await benchProbes(gpu, o);
+  });
+
+bench.command('fuzz')
+  .description('property-based fuzzing of every reader (safetensors, configs, tokenizer, PNG/JPEG, dataset annotations, URL source): outcome counts per reader')
+  .option('--runs <n>', 'inputs per reader (URL source: a tenth)', (v) => parseInt(v, 10), 20000)
+  .option('--seed <n>', 'fast-check seed (default: from the clock, printed)', (v) => parseInt(v, 10))
+  .option('--only <list>', `comma-separated readers (${FUZZ_READERS.join(', ')})`, (v) => v.split(',').map((s) => s.trim()))
+  .option('--json', 'one JSON object per reader')
+  .action(async (o: { runs: number; seed?: number; only?: string[]; json?: boolean }) => {
+    const outcomes = await benchFuzz(o);
+    if (outcomes.some((x) => x.findings.length)) Deno.exit(1);
   });
 
 program.command('demo', { isDefault: true })
