@@ -11,6 +11,7 @@ import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
 import { type ProbeSpec, probeRun, runStudy } from '../../src/analysis/probeStudy.ts';
 import type { TaskOptions } from '../../src/tasks/registry.ts';
 import type { ProbeRunResult } from '../../src/analysis/runProbe.ts';
+import { parseShard, shardName } from '../../src/analysis/shard.ts';
 import { syntheticSegmentationSet } from '../../src/tasks/synthetic/segmentationSet.ts';
 import { loadWithProgress, makeTiny } from './modelCommands.ts';
 
@@ -27,6 +28,8 @@ export interface ProbeOptions extends Omit<TaskOptions, 'subtasks'> {
   grid?: GridChoice;
   overlays?: number;
   subtasks?: string;
+  /** i/N: evaluate only this shard's samples (merge the shards with `kvscope merge`). */
+  shard?: string;
   out: string;
 }
 
@@ -81,12 +84,13 @@ async function probeSpec(o: ProbeOptions, model: MultimodalModel, modelDir: stri
   const settings = {
     model: modelDir, model_type: model.config.model_type, data: o.data, taps, layers, prefix: o.prefix ?? null,
     blockAgnosticKeys: !!o.blockAgnosticKeys, grid: o.grid ?? 'main', limit: o.limit ?? null, split: o.split ?? null, fold: o.fold ?? null,
-    seed: o.seed ?? 0, siglip: o.siglip ?? null,
+    seed: o.seed ?? 0, siglip: o.siglip ?? null, ...(o.shard ? { shard: shardName(parseShard(o.shard)) } : {}),
   };
   return {
     task: o.task, taskOptions: { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) }, taps, layers, prefix: o.prefix,
     blockAgnostic: o.blockAgnosticKeys ? { images: await agnosticImages(o.agnosticImages, o.size ?? 64), threshold: o.agnosticThreshold } : null,
     grid: o.grid ?? 'main', overlays: o.overlays ?? 4, settings, log: (l) => console.log(l),
+    shard: o.shard ? parseShard(o.shard) : undefined,
   };
 }
 

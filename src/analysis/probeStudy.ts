@@ -12,6 +12,7 @@ import type { VisionBaseline } from '../tasks/task.ts';
 import { findAgnosticKeys } from './agnosticKeys.ts';
 import { compareRows, comparisonPlotSvg, comparisonTable } from './comparison.ts';
 import { runProbe, type ProbeRunResult } from './runProbe.ts';
+import type { Shard } from './shard.ts';
 
 export interface ProbeSpec {
   task: string;
@@ -28,6 +29,8 @@ export interface ProbeSpec {
   settings: Record<string, unknown>;
   /** Messages for a person (the CLI prints them). */
   log?: (line: string) => void;
+  /** --shard i/N: evaluate only this shard's samples (src/analysis/shard.ts). */
+  shard?: Shard;
 }
 
 /** Input-agnostic keys over `images` on the grid the model's keys lie on (LLaVA: base tile; Qwen: merged grid). */
@@ -49,7 +52,7 @@ export async function probeRun(model: MultimodalModel, siglip: VisionBaseline | 
   return await runProbe(task, {
     model, siglip, taps: spec.taps, layers: spec.layers, prefix: spec.prefix, agnostic, grid: spec.grid ?? 'main',
     overlayDir: overlays > 0 ? outDir : null, overlaysLeft: overlays,
-  }, outDir, spec.settings);
+  }, outDir, spec.settings, { shard: spec.shard });
 }
 
 export type StudyKind = 'prefix' | 'blocking';

@@ -4,6 +4,7 @@ import { writeReport } from './report.ts';
 import { progressBar } from '../tasks/progress.ts';
 import { ResultsLog, type ResultRow, sumStats } from '../tasks/resultsLog.ts';
 import type { ProbeContext, ProbeTask } from '../tasks/task.ts';
+import { type Shard, samplesOfShard, shardName } from './shard.ts';
 
 export interface ProbeRunResult {
   rows: ResultRow[];
@@ -13,13 +14,18 @@ export interface ProbeRunResult {
   resumed: number;
 }
 
-export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir: string, settings: Record<string, unknown>, opts: { limit?: number } = {}): Promise<ProbeRunResult> {
+export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir: string, settings: Record<string, unknown>, opts: { limit?: number; shard?: Shard } = {}): Promise<ProbeRunResult> {
   const log = await ResultsLog.open(outDir, { task: task.name, ...settings });
   // the lock is released however the run ends; a kill leaves a stale lock the next run takes over
   try {
     let samples = await task.samples();
     if (opts.limit !== undefined) samples = samples.slice(0, opts.limit);
     if (!samples.length) throw new Error(`${task.name}: no samples to evaluate`);
+    // --shard i/N: this process's part of the same list (merge puts the parts back together)
+    if (opts.shard) {
+      samples = samplesOfShard(samples, opts.shard);
+      console.log(`${task.name}: shard ${shardName(opts.shard)}, ${samples.length} sample(s)`);
+    }
     const resumed = samples.filter((s) => log.has(s.id)).length;
     if (resumed) console.log(`${task.name}: resuming, ${resumed} of ${samples.length} samples already in ${outDir}/samples.jsonl`);
     const bar = progressBar(task.name, samples.length, resumed);
@@ -37,7 +43,7 @@ export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir:
     }
     const ids = new Set(samples.map((s) => s.id));
     const mine = [...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st);
-    const rows = task.aggregate(sumStats(mine), mine.length).map((r) => ({ ...r, task: task.name }));
+    const rows = mine.length ? task.aggregate(sumStats(mine), mine.length).map((r) => ({ ...r, task: task.name })) : [];
     await log.writeResults(rows);
     const report = await writeReport(outDir, task.name, rows, task.notes);
     return { rows, markdown: report.markdown, files: [`${outDir}/results.jsonl`, ...report.files], computed, resumed };
