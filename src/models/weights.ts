@@ -56,6 +56,30 @@ export class Weights {
     return t;
   }
 
+  /**
+   * Several tensors of one dtype and row length stacked along rows into one GPU tensor (e.g. gate_proj over
+   * up_proj: one [2I, H] projection), each checked against its shape; `label` names the result.
+   */
+  async gpuRows(gpu: Gpu, parts: readonly { name: string; shape: readonly number[] }[], label: string): Promise<Tensor> {
+    const infos = parts.map((p) => this.check(p.name, p.shape));
+    const [first] = infos;
+    const rowLength = first.shape[first.shape.length - 1];
+    for (const [i, info] of infos.entries()) {
+      if (info.dtype !== first.dtype || info.shape[info.shape.length - 1] !== rowLength || info.shape.length !== first.shape.length) {
+        throw new SafetensorsError(parts[i].name, `${info.dtype} ${shapeString(info.shape)} cannot be stacked on ${parts[0].name} (${first.dtype} ${shapeString(first.shape)})`);
+      }
+    }
+    const t0 = performance.now();
+    const chunks = await Promise.all(parts.map((p) => this.checkpoint.read(p.name)));
+    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
+    let at = 0;
+    for (const c of chunks) (bytes.set(c, at), at += c.byteLength);
+    const rows = infos.reduce((a, info) => a + info.shape[0], 0);
+    const t = Tensor.fromBytes(gpu, DTYPE_OF[first.dtype], [rows, ...first.shape.slice(1)], bytes, label);
+    infos.forEach((info, i) => this.account(parts[i].name, info.byteLength, t0));
+    return t;
+  }
+
   /** The tensor as float64 on the host (exact: f16/bf16 widen losslessly). */
   async host(name: string, shape?: readonly number[]): Promise<HostTensor> {
     const info = this.check(name, shape);

@@ -2,12 +2,13 @@
 // Qwen2.5-VL text with M-RoPE): pre-norm layers over the static KV cache, then the final norm and the LM head.
 // Per layer (one Stage each, no readback):
 //   x = RMSNorm(h); q, k, v = x·Wᵀ (+b); RoPE / M-RoPE on q, k; cache[l] ← (k, v) at `start`;
-//   h += o_proj(attention(q, cache, causal, GQA, blocking)); h += down(silu(gate(RMSNorm(h))) ⊙ up(·)).
+//   h += o_proj(attention(q, cache, causal, GQA, blocking)); h += down(silu(gate(RMSNorm(h))) ⊙ up(·)), with gate_proj
+//   and up_proj stacked into one [2I, H] projection at load (one matmul and the fused activation).
 import type { Gpu } from '../../gpu/device.ts';
 import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import type { TextConfig } from '../../io/config.ts';
-import { activationFromConfig, gatedActivation } from '../../ops/activation.ts';
+import { activationFromConfig, gatedActivationFused } from '../../ops/activation.ts';
 import { add } from '../../ops/add.ts';
 import { attention, type BlockMask, blockMaskBits } from '../../ops/attention.ts';
 import { embedding } from '../../ops/embedding.ts';
@@ -93,8 +94,12 @@ export function ropePositions(cfg: TextConfig, positions: DecoderForwardOptions[
   return { shape: rows.length > 1 ? [3, seq] : [seq], values: rows.flat() };
 }
 
-type LayerWeights = Record<LayerTensorKey, Tensor | undefined> & Record<RequiredKey, Tensor>;
-type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'gate' | 'up' | 'down';
+/** One layer on the GPU: gate_proj and up_proj stacked into one [2I, H] projection (one matmul, fused activation). */
+type LayerWeights = Record<Exclude<LayerTensorKey, 'gate' | 'up' | 'gateBias' | 'upBias'>, Tensor | undefined> & Record<RequiredKey, Tensor> & {
+  gateUp: Tensor;
+  gateUpBias: Tensor | undefined;
+};
+type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'down';
 
 /**
  * The decoder's run state (as llama2.c's RunState): every activation of a layer for up to `rows` tokens, allocated
@@ -102,7 +107,7 @@ type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'gate' | '
  * is filled by the caller (embeddings, image features) and updated in place layer by layer.
  */
 export class DecoderRunState {
-  readonly tensors: Record<'h' | 'hAttn' | 'xn' | 'q' | 'k' | 'kRot' | 'v' | 'attn' | 'proj' | 'gate' | 'up' | 'act', Tensor<'f32'>>;
+  readonly tensors: Record<'h' | 'hAttn' | 'xn' | 'q' | 'k' | 'kRot' | 'v' | 'attn' | 'proj' | 'gateUp' | 'act', Tensor<'f32'>>;
   readonly positions: Tensor<'u32'>;
   /** Blocking bit masks: queries [rows], keys [capacity]. */
   readonly qBits: Tensor<'u32'>;
@@ -110,7 +115,7 @@ export class DecoderRunState {
 
   constructor(readonly gpu: Gpu, readonly config: TextConfig, readonly rows: number) {
     const c = config, H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
-    const widths = { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gate: I, up: I, act: I };
+    const widths = { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
     const made: Tensor[] = [];
     try {
       const t = {} as Record<keyof typeof widths, Tensor<'f32'>>;
@@ -167,9 +172,21 @@ export class Decoder {
       const embed = await get(embedName, [cfg.vocab_size, h]);
       const layers: LayerWeights[] = [];
       for (let l = 0; l < cfg.num_hidden_layers; l++) {
-        const lw = {} as Record<LayerTensorKey, Tensor | undefined>;
-        for (const t of LAYER_TENSORS) lw[t.key] = t.on(cfg) ? await get(`${names.prefix}layers.${l}.${t.name}`, t.shape(cfg)) : undefined;
-        layers.push(lw as LayerWeights);
+        const at = (key: LayerTensorKey) => LAYER_TENSORS.find((t) => t.key === key)!;
+        const name = (key: LayerTensorKey) => `${names.prefix}layers.${l}.${at(key).name}`;
+        const lw = {} as Record<string, Tensor | undefined>;
+        // [gate; up] stacked: y[:, :I] = gate(x̂), y[:, I:] = up(x̂)
+        const stack = async (a: LayerTensorKey, b: LayerTensorKey, label: string) => {
+          const t = await weights.gpuRows(gpu, [{ name: name(a), shape: at(a).shape(cfg) }, { name: name(b), shape: at(b).shape(cfg) }], label);
+          held.push(t);
+          return t;
+        };
+        for (const t of LAYER_TENSORS) {
+          if (t.key === 'gate') lw.gateUp = await stack('gate', 'up', `${names.prefix}layers.${l}.mlp.gate_up`);
+          else if (t.key === 'gateBias') lw.gateUpBias = t.on(cfg) ? await stack('gateBias', 'upBias', `${names.prefix}layers.${l}.mlp.gate_up.bias`) : undefined;
+          else if (t.key !== 'up' && t.key !== 'upBias') lw[t.key] = t.on(cfg) ? await get(name(t.key), t.shape(cfg)) : undefined;
+        }
+        layers.push(lw as unknown as LayerWeights);
       }
       const norm = await get(`${names.prefix}norm.weight`, [h]);
       const headName = lmHeadName(weights, names);
@@ -307,9 +324,8 @@ export class Decoder {
         add(st, h, s.proj, s.hAttn);
         // MLP: h = h' + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h')
         rmsNorm(st, s.hAttn, w.postNorm, eps, s.xn);
-        matmul(st, s.xn, w.gate, { bias: w.gateBias, out: s.gate });
-        matmul(st, s.xn, w.up, { bias: w.upBias, out: s.up });
-        gatedActivation(st, act, s.gate, s.up, s.act);
+        matmul(st, s.xn, w.gateUp, { bias: w.gateUpBias, out: s.gateUp });
+        gatedActivationFused(st, act, s.gateUp, s.act);
         matmul(st, s.act, w.down, { bias: w.downBias, out: s.proj });
         add(st, s.hAttn, s.proj, h);
         if (hidden) copyInto(st, h, hidden, 0);
