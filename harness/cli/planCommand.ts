@@ -19,6 +19,8 @@ export interface PlanOptions {
   imageTokens?: number;
   textTokens?: number;
   gpuMemory?: string;
+  /** The adapter's maxStorageBufferBindingSize (default: unchecked; `doctor` prints it). */
+  bindingLimit?: string;
   measure?: [number, number];
   /** Image sizes to measure this checkpoint's activations at and fit (written to calibrationOut). */
   calibrate?: [number, number][];
@@ -66,9 +68,15 @@ export async function planCommand(o: PlanOptions): Promise<boolean> {
       `resident after load ${m.resident} B, peak ${m.peak} B; plan for the same checkpoint and image ${Math.round(same.total)} B ` +
       `(${(same.total / m.peak).toFixed(2)}× the measured peak; weights planned ${Math.round(same.items[0].bytes)} B vs resident ${m.resident} B)`);
   }
+  let ok = true;
   if (budget !== undefined && plan.total > budget) {
     console.error(fitLine(plan, budget));
-    return false;
+    ok = false;
   }
-  return true;
+  const binding = o.bindingLimit ? parseBytes(o.bindingLimit) : undefined;
+  if (binding !== undefined && plan.largestTensor.bytes > binding) {
+    console.error(`does not run on an adapter with maxStorageBufferBindingSize ${binding}: ${plan.largestTensor.name} [${plan.largestTensor.shape.join(', ')}] f32 is ${plan.largestTensor.bytes} bytes`);
+    ok = false;
+  }
+  return ok;
 }

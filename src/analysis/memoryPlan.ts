@@ -2,8 +2,10 @@
 // static KV cache, the forward's transient activations at the image's token count, and the feature maps a sweep
 // keeps while the cache is alive (every requested (tap, layer) map is gathered before the cache is freed).
 // Weights are exact (tensor shapes of the checkpoint's layout); KV and feature maps are exact for the engine's
-// f32 layout (f16 KV: half); activations are an upper bound from the buffers one decoder layer and one vision layer
-// hold at once (the engine frees them layer by layer, so they do not grow with depth):
+// f32 layout (f16 KV: half); activations are either fitted on peaks measured on a checkpoint of the same widths
+// (calibrateActivations, `plan --calibrate`) or estimated from the buffers one decoder layer and one vision layer
+// hold at once (they do not grow with depth; measured on the Qwen2.5-VL ViT the estimate is ~1.7× low, so a plan
+// without a fit says "estimate"):
 //   LM      S·(3H + 3I)·4 + S·(q + kv)·4        (residual, norm out, MLP gate/up/act, down out; q and k/v)
 //   vision  N·(3Hv + 3Iv)·4 + N·3Hv·4           (same for the tower's N patches; qkv)  + projector N·(Hv + 2H)·4
 // Per layer a plan extrapolates linearly in depth: weights and KV grow with layers, activations do not.
@@ -72,6 +74,8 @@ export interface MemoryPlan {
   sequence: number;
   items: MemoryItem[];
   total: number;
+  /** The largest single activation tensor (it must fit one storage-buffer binding of the adapter). */
+  largestTensor: { name: string; shape: number[]; bytes: number };
   /** Weight bytes per LM layer and per vision layer, and the rest (embeddings, head, projector, patch embed). */
   perLayer: { lmWeights: number; visionWeights: number; fixedWeights: number; kv: number; featureMaps: number };
   /** LM layers the layered feature maps are kept for. */
@@ -179,14 +183,22 @@ export async function memoryPlan(modelDir: string, req: MemoryPlanRequest = {}):
     { item: 'kv cache', bytes: kv, note: `${req.kvDType ?? 'f32'}, ${lmLayers} layers × 2 × ${t.num_key_value_heads} heads × ${capacity} positions × ${t.head_dim}` },
     {
       item: 'activations', bytes: activations,
-      note: (fit ? `measured fit ${Math.round(fit.fixed)} + ${Math.round(fit.perPatch)}·patches (on ${fit.measuredOn}, ${fit.device})` : 'analytic bound') +
+      note: (fit ? `measured fit ${Math.round(fit.fixed)} + ${Math.round(fit.perPatch)}·patches (on ${fit.measuredOn}, ${fit.device})` : 'estimate (no --calibration)') +
         ` at ${S} tokens (${load.imageTokens} image) and ${N} vision patches (${load.tiles} tile(s)); independent of depth`,
     },
     { item: 'feature maps', bytes: maps, note: `${taps.join(', ')} over ${layers.length} layer(s), ${load.imageTokens} tokens each, f32` },
   ];
   if (tapTensors) items.push({ item: 'tap tensors', bytes: tapTensors, note: 'pre-RoPE keys / hidden states over the sequence' });
   const total = items.reduce((a, i) => a + i.bytes, 0);
+  // the decoder's fused MLP input [S, 2I] (gate and up side by side) and the vision MLP [N, Iv] are bound whole
+  const candidates = [
+    { name: 'lm mlp gate·up', shape: [S, 2 * I], bytes: S * 2 * I * 4 },
+    { name: 'vision mlp', shape: [N, Iv], bytes: N * Iv * 4 },
+    { name: 'logits (last row)', shape: [1, t.vocab_size], bytes: t.vocab_size * 4 },
+  ];
+  const largestTensor = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
   return {
+    largestTensor,
     modelType: cfg.model_type, lmLayers, visionLayers, load, sequence: S, items, total,
     perLayer: { lmWeights: perLmW, visionWeights: perVisionW, fixedWeights: fixed, kv: kvPerLayer, featureMaps: perLayerMaps },
     mapLayers: layers.length,
@@ -208,6 +220,8 @@ export function memoryPlanTable(p: MemoryPlan, budget?: number): string {
     ...p.items.map((i) => `| ${i.item} | ${Math.round(i.bytes)} | ${(i.bytes / 2 ** 30).toFixed(2)} | ${i.note} |`),
     `| **total** | ${Math.round(p.total)} | ${(p.total / 2 ** 30).toFixed(2)} | |`,
   ];
+  lines.push('', `largest activation tensor: ${p.largestTensor.name} [${p.largestTensor.shape.join(', ')}] f32 = ${formatBytes(p.largestTensor.bytes)}; ` +
+    'it is bound whole, so the adapter\'s maxStorageBufferBindingSize must be at least this');
   if (budget !== undefined) lines.push('', fitLine(p, budget));
   return lines.join('\n');
 }
@@ -266,6 +280,8 @@ export async function measureSweepPeak(model: MultimodalModel, image: RgbImage, 
 export async function calibrateActivations(model: MultimodalModel, modelDir: string, sizes: [number, number][], o: { taps?: ShortTap[] } = {}): Promise<ActivationFit> {
   if (sizes.length < 2) throw new Error('calibrate: give at least two image sizes (a line needs two points)');
   const points: ActivationFit['points'] = [];
+  // a first forward allocates what the model keeps afterwards (tables, pipelines' buffers): not activations
+  await measureSweepPeak(model, testPictureFor(sizes[0]), { taps: o.taps });
   for (const image of sizes) {
     const m = await measureSweepPeak(model, testPictureFor(image), { taps: o.taps });
     const load = imageLoadFor(model.config, image);
