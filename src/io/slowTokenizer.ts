@@ -22,7 +22,7 @@ function converterFor(tokenizerClass: string | undefined): 'qwen2' | 'gpt2' | nu
 function checkVocab(vocab: unknown, file: string): Record<string, number> {
   if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab)) throw new TokenizerError(`${file}: expected a JSON object {token: id}`);
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerError(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+    if (!Number.isSafeInteger(id) || (id as number) < 0) throw new TokenizerError(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
   }
   return vocab as Record<string, number>;
 }
@@ -53,7 +53,7 @@ function addedTokensOf(config: TokenizerConfig, file: string): AddedTokenJson[] 
   const out: AddedTokenJson[] = [];
   for (const [key, t] of Object.entries(config.added_tokens_decoder ?? {})) {
     const id = Number(key);
-    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${file}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
+    if (!Number.isSafeInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${file}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
     out.push({
       id,
       content: t.content,

@@ -247,7 +247,7 @@ function checkTokenizerJson(value: unknown, file: string): TokenizerJson {
   const added = json.added_tokens ?? [];
   if (!Array.isArray(added)) throw new TokenizerError(`${file}: added_tokens must be a list`);
   for (const [i, t] of added.entries()) {
-    if (!t || typeof t.content !== 'string' || !Number.isInteger(t.id) || t.id < 0) throw new TokenizerError(`${file}: added_tokens[${i}] needs a string content and a non-negative integer id`);
+    if (!t || typeof t.content !== 'string' || !Number.isSafeInteger(t.id) || t.id < 0) throw new TokenizerError(`${file}: added_tokens[${i}] needs a string content and a non-negative integer id`);
   }
   for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const) if (!(k in json)) (json as Record<string, unknown>)[k] = null;
   return { ...json, added_tokens: added } as TokenizerJson;
@@ -264,7 +264,7 @@ function mergeAddedTokens(added: AddedTokenJson[], config: TokenizerConfig, mode
   const extra: AddedTokenJson[] = [];
   for (const [key, t] of Object.entries(decoder)) {
     const id = Number(key);
-    if (!Number.isInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${configFile}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
+    if (!Number.isSafeInteger(id) || id < 0 || !t || typeof t.content !== 'string') throw new TokenizerError(`${configFile}: added_tokens_decoder[${JSON.stringify(key)}] needs an integer id and a string content`);
     const have = byId.get(id);
     if (have && have.content !== t.content) {
       throw new TokenizerError(`${configFile}: added_tokens_decoder gives id ${id} to ${JSON.stringify(t.content)}, but ${modelFile} gives it to ${JSON.stringify(have.content)}`);
@@ -293,6 +293,6 @@ async function readGenerationEosIds(location: CheckpointLocation): Promise<numbe
   const e = g?.eos_token_id;
   if (e === undefined || e === null) return [];
   const ids = Array.isArray(e) ? e : [e];
-  if (!ids.every((x) => Number.isInteger(x) && x >= 0)) throw new TokenizerError(`${location.origin}/generation_config.json: eos_token_id must be a non-negative integer or a list of them, got ${JSON.stringify(e)}`);
+  if (!ids.every((x) => Number.isSafeInteger(x) && x >= 0)) throw new TokenizerError(`${location.origin}/generation_config.json: eos_token_id must be a non-negative integer or a list of them, got ${JSON.stringify(e)}`);
   return ids as number[];
 }
