@@ -248,14 +248,25 @@ export function decodeLabelChecked(
 
 /** A random-access file as hyparquet's AsyncBuffer. */
 export function asyncBufferOf(src: ByteSource): AsyncBuffer {
+  const read = async (start: number, end?: number): Promise<ArrayBuffer> => {
+    const stop = Math.min(end ?? src.size, src.size);
+    // a corrupt footer gives NaN or out-of-file offsets: name the file instead of reading garbage
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || start > stop) {
+      throw new DatasetError(src.name, `corrupt parquet metadata: asks for bytes ${start}..${end ?? 'end'} of a ${src.size}-byte file`);
+    }
+    const bytes = await src.read(start, stop - start);
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer as ArrayBuffer
+      : bytes.slice().buffer as ArrayBuffer;
+  };
   return {
     byteLength: src.size,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const stop = Math.min(end ?? src.size, src.size);
-      const bytes = await src.read(start, Math.max(0, stop - start));
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes.buffer as ArrayBuffer
-        : bytes.slice().buffer as ArrayBuffer;
+    slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const p = read(start, end);
+      // hyparquet starts column-chunk reads together and may abandon the rest when one fails: a rejection nobody
+      // awaits must not become an uncaught error that ends the process (the awaited one still rejects)
+      p.catch(() => {});
+      return p;
     },
   };
 }
