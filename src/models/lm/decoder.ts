@@ -20,6 +20,7 @@ import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
 import { KvCache } from '../../capture/kvCache.ts';
 import { planTaps, type TapName } from '../../capture/taps.ts';
+import { RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 export interface DecoderNames {
@@ -101,11 +102,14 @@ type LayerWeights = Record<Exclude<LayerTensorKey, 'gate' | 'up' | 'gateBias' | 
 };
 type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'down';
 
-/**
- * The decoder's run state (as llama2.c's RunState): every activation of a layer for up to `rows` tokens, allocated
- * once and reused by every layer and every forward. `at(seq)` views the first `seq` rows. The residual stream `h`
- * is filled by the caller (embeddings, image features) and updated in place layer by layer.
- */
+/** The activations of one decoder layer (row lengths), held in the decoder's run state. */
+function layerActivations(c: TextConfig) {
+  const H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+  // h: residual stream (in place across layers); hAttn: h after attention; proj: o_proj / down_proj output
+  return { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
+}
+type LayerActivation = keyof ReturnType<typeof layerActivations>;
+
 export class DecoderRunState {
   readonly tensors: Record<'h' | 'hAttn' | 'xn' | 'q' | 'k' | 'kRot' | 'v' | 'attn' | 'proj' | 'gateUp' | 'act', Tensor<'f32'>>;
   readonly positions: Tensor<'u32'>;
@@ -156,7 +160,9 @@ export class Decoder {
     private readonly finalNorm: Tensor,
     private readonly lmHead: Tensor,
     readonly weightBytes: number,
-  ) {}
+  ) {
+    this.state = new RunState(gpu, 'decoder', layerActivations(config));
+  }
 
   /** Upload every decoder tensor in its checkpoint dtype, each checked against the shape the config implies. */
   static async load(gpu: Gpu, weights: Weights, cfg: TextConfig, names: DecoderNames): Promise<Decoder> {
@@ -205,21 +211,12 @@ export class Decoder {
     return KvCache.create(this.gpu, c.num_hidden_layers, c.num_key_value_heads, capacity, c.head_dim);
   }
 
-  private state: DecoderRunState | null = null;
-
-  /** The run state, (re)allocated when a forward needs more rows than the current one holds. */
-  runState(rows: number): DecoderRunState {
-    if (!this.state || this.state.rows < rows) {
-      this.state?.dispose();
-      this.state = null;
-      this.state = new DecoderRunState(this.gpu, this.config, rows);
-    }
-    return this.state;
-  }
+  /** Every activation of a layer, allocated once for the longest sequence and reused by all layers and forwards. */
+  private readonly state: RunState<LayerActivation>;
 
   /** Bytes of the run state now allocated (0 before the first forward). */
   get runStateBytes(): number {
-    return this.state?.byteLength ?? 0;
+    return this.state.byteLength;
   }
 
   private queue: Promise<unknown> = Promise.resolve();
@@ -246,8 +243,8 @@ export class Decoder {
     try {
       for (const l of plan.preRope) taps.set(`lm.layers.${l}.attn.k_pre_rope`, Tensor.empty(gpu, 'f32', [seq, cfg.num_key_value_heads * cfg.head_dim], `lm.layers.${l}.attn.k_pre_rope`));
       for (const l of plan.hidden) taps.set(`lm.layers.${l}.out`, Tensor.empty(gpu, 'f32', [seq, cfg.hidden_size], `lm.layers.${l}.out`));
-      const run = this.runState(seq);
-      const h = run.tensors.h.leadingRows(seq);
+      const s = this.state.at(seq);
+      const h = s.h;
       // inputs_embeds = embed_tokens(input_ids); image features overwrite the image-token rows, in order
       await Stage.run(gpu, 'decoder sequence', (st) => {
         if (input.h) copyInto(st, input.h, h, 0);
@@ -258,7 +255,7 @@ export class Decoder {
           st.onDone(() => pos.dispose());
         }
       });
-      const logits = await this.forward(run, seq, { ...opts, keep: taps });
+      const logits = await this.forward(s, seq, { ...opts, keep: taps });
       // cache taps are views of the cache: [kv_heads, capacity, head_dim], positions 0..cache.length−1 valid
       for (const c of plan.cache) {
         const t = c.which === 'key' ? opts.cache.keys[c.layer] : opts.cache.values[c.layer];
@@ -284,7 +281,7 @@ export class Decoder {
    * The decoder layers over the residual stream `run.h` (rows 0..S−1, filled by the caller), writing K/V at cache
    * positions start..start+S−1; then the final norm and the LM head. Sets cache.length. One Stage per layer.
    */
-  private async forward(run: DecoderRunState, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
+  private async forward(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
     const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
     if (cache.layers !== cfg.num_hidden_layers || cache.kvHeads !== cfg.num_key_value_heads || cache.headDim !== cfg.head_dim) {
       throw new Error(`decoder.forward: cache has ${cache.layers} layers × ${cache.kvHeads} kv heads × ${cache.headDim}, the model ${cfg.num_hidden_layers} × ${cfg.num_key_value_heads} × ${cfg.head_dim}`);
@@ -292,13 +289,26 @@ export class Decoder {
     if (!Number.isInteger(start) || start < 0 || start > cache.length) throw new Error(`decoder.forward: start ${start} must be in 0..cache.length (${cache.length})`);
     if (start + seq > cache.capacity) throw new Error(`decoder.forward: positions ${start}..${start + seq - 1} do not fit the cache capacity ${cache.capacity}`);
     const kvLength = start + seq;
+    const pos = ropePositions(cfg, opts.positions, seq);
+    const posT = Tensor.from(gpu, 'u32', pos.shape, pos.values, 'positions');
+    const block = this.blockMask(opts.block, seq, kvLength);
+    try {
+      await this.transformer(s, seq, opts, posT, block, kvLength);
+    } finally {
+      posT.dispose();
+      block?.qBits.dispose();
+      block?.kBits.dispose();
+    }
+    cache.length = kvLength;
+    if (opts.logits === 'none') return null;
+    return await this.head(s, seq, opts.logits);
+  }
+
+  /** The decoder layers, one Stage each: the transformer block as a list of ops over the run state. */
+  private async transformer(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, opts: DecoderForwardOptions, posT: Tensor<'u32'>, block: BlockMask | null, kvLength: number): Promise<void> {
+    const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
     const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
     const act = activationFromConfig(cfg.hidden_act);
-    const s = run.at(seq);
-    const pos = ropePositions(cfg, opts.positions, seq);
-    const posT = run.positions.leadingRows(pos.values.length, pos.shape);
-    gpu.device.queue.writeBuffer(posT.buffer(), 0, new Uint32Array(pos.values));
-    const block = this.blockMask(run, opts.block, seq, kvLength);
     const rope = (stage: Stage, x: Tensor<'f32'>, out: Tensor<'f32'>) =>
       cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, out }) : rope1d(stage, x, posT, { theta: cfg.rope_theta, out });
     const q3 = s.q.reshape([seq, heads, d]), kRot3 = s.kRot.reshape([seq, kvHeads, d]);
@@ -331,16 +341,18 @@ export class Decoder {
         if (hidden) copyInto(st, h, hidden, 0);
       });
     }
-    cache.length = kvLength;
-    if (opts.logits === 'none') return null;
-    // logits = lm_head(RMSNorm(h)); 'last' normalises and projects only the last row
-    const rows = opts.logits === 'last' ? 1 : seq;
-    const logits = Tensor.empty(gpu, 'f32', [rows, cfg.vocab_size], 'logits');
+  }
+
+  /** logits = lm_head(RMSNorm(h)); 'last' normalises and projects only the last row. */
+  private async head(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, which: 'all' | 'last'): Promise<Tensor<'f32'>> {
+    const cfg = this.config;
+    const rows = which === 'last' ? 1 : seq;
+    const logits = Tensor.empty(this.gpu, 'f32', [rows, cfg.vocab_size], 'logits');
     try {
-      await Stage.run(gpu, 'decoder head', (st) => {
+      await Stage.run(this.gpu, 'decoder head', (st) => {
         const x = rows === seq ? s.h : sliceRows(st, s.h, seq - 1, 1, s.proj.leadingRows(1));
         const xn = s.xn.leadingRows(rows);
-        rmsNorm(st, x, this.finalNorm, eps, xn);
+        rmsNorm(st, x, this.finalNorm, cfg.rms_norm_eps, xn);
         matmul(st, xn, this.lmHead, { out: logits });
       });
     } catch (e) {
@@ -350,23 +362,15 @@ export class Decoder {
     return logits;
   }
 
-  /** The blocking spec as bit masks in the run state (null when nothing is blocked in any layer). */
-  private blockMask(run: DecoderRunState, block: AttentionBlockSpec | undefined, seq: number, kvLength: number): BlockMask | null {
+  /** The blocking spec as bit masks (null when nothing is blocked in any layer). */
+  private blockMask(block: AttentionBlockSpec | undefined, seq: number, kvLength: number): BlockMask | null {
     if (!block || !block.rules.length || (block.layers !== 'all' && !block.layers.length)) return null;
     const bits = blockMaskBits(block.rules, seq, kvLength);
-    if (run.kBits.numel < kvLength) {
-      run.kBits.dispose();
-      run.kBits = Tensor.empty(this.gpu, 'u32', [Math.max(kvLength, 2 * run.kBits.numel), 1], 'run.kBits');
-    }
-    const qBits = run.qBits.leadingRows(seq, [seq]), kBits = run.kBits.leadingRows(kvLength, [kvLength]);
-    this.gpu.device.queue.writeBuffer(qBits.buffer(), 0, bits.qBits);
-    this.gpu.device.queue.writeBuffer(kBits.buffer(), 0, bits.kBits);
-    return { qBits, kBits };
+    return { qBits: Tensor.from(this.gpu, 'u32', [seq], bits.qBits, 'block qBits'), kBits: Tensor.from(this.gpu, 'u32', [kvLength], bits.kBits, 'block kBits') };
   }
 
   dispose(): void {
-    this.state?.dispose();
-    this.state = null;
+    this.state.dispose();
     const all = new Set<Tensor>([this.embedTokens, this.finalNorm, this.lmHead, ...this.layers.flatMap((l) => Object.values(l).filter((t): t is Tensor => !!t))]);
     for (const t of all) t.dispose();
   }

@@ -14,7 +14,8 @@ import { attention } from '../../ops/attention.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
 import { layerNorm } from '../../ops/norm.ts';
-import { concatCols, concatRows, gatherRows } from '../../ops/rows.ts';
+import { concatCols, copyInto, gatherRows } from '../../ops/rows.ts';
+import { RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 /** pixel_values of the tiles of all images: [tiles, channels, S, S] row-major f32. */
@@ -81,6 +82,15 @@ export function patchRows(pixels: PixelValues, cfg: LlavaVisionConfig): { rows: 
   return { rows, tiles, tokens, width };
 }
 
+type VitActivation = 'x' | 'xAttn' | 'xn' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj' | 'fc1' | 'act';
+
+/** A copy of x (a kept hidden state) in a tensor of its own. */
+function copyOf(stage: Stage, x: Tensor<'f32'>, label: string): Tensor<'f32'> {
+  const t = Tensor.empty(stage.gpu, 'f32', x.shape, label);
+  copyInto(stage, x, t, 0);
+  return t;
+}
+
 interface VitLayerWeights {
   ln1w: Tensor; ln1b: Tensor; ln2w: Tensor; ln2b: Tensor;
   q: Tensor; qb: Tensor; k: Tensor; kb: Tensor; v: Tensor; vb: Tensor; o: Tensor; ob: Tensor;
@@ -110,7 +120,10 @@ export class VisionTower {
     private readonly preNorm: { w: Tensor; b: Tensor } | null,
     private readonly layers: VitLayerWeights[],
     private readonly act: Activation,
-  ) {}
+  ) {
+    const hv = config.hidden_size, inter = config.intermediate_size;
+    this.state = new RunState(gpu, 'vision', { x: hv, xAttn: hv, xn: hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv, fc1: inter, act: inter });
+  }
 
   /** Load the patch embedding, positions and layers 0..layerCount−1 from `prefix` (e.g. 'model.vision_tower.vision_model.'). */
   static async load(gpu: Gpu, weights: Weights, cfg: LlavaVisionConfig, opts: { prefix: string; layerCount: number }): Promise<VisionTower> {
@@ -153,94 +166,97 @@ export class VisionTower {
     return new VisionTower(gpu, cfg, layerCount, conv, patchWeight, patchBias, tokenTable, preNorm, layers, act);
   }
 
-  /** hidden_states[0]: patch embeddings + positions (CLIP: class token prepended, then pre_layrnorm). */
-  private async embed(pixels: PixelValues): Promise<{ x: Tensor<'f32'>; tiles: number; tokens: number }> {
-    const { rows, tiles, tokens, width } = patchRows(pixels, this.config);
-    const gpu = this.gpu;
-    const stage = new Stage(gpu, 'vision embeddings');
-    const patches = Tensor.from(gpu, 'f32', [tiles * tokens, width], rows, 'patches');
+  /** Every activation of a layer, allocated once for the most tokens seen and reused by all layers and forwards. */
+  private readonly state: RunState<VitActivation>;
+
+  /** hidden_states[0] into s.x: patch embeddings + positions (CLIP: class token prepended, then pre_layrnorm). */
+  private embed(stage: Stage, s: Record<VitActivation, Tensor<'f32'>>, patches: Tensor<'f32'>, tiles: number, tokens: number): void {
     // CLIP's class-token rows are zero patches; the conv has no bias there, so they come out 0 + class embedding
-    const conv = await matmul(stage, patches, this.patchWeight, { bias: this.patchBias ?? undefined });
-    const table = tiles === 1 ? this.tokenTable : await concatRows(stage, Array<Tensor<'f32'>>(tiles).fill(this.tokenTable));
-    let x = await add(stage, conv, table);
-    const temps = [patches, conv, ...(tiles === 1 ? [] : [table])];
-    if (this.preNorm) {
-      temps.push(x);
-      x = await layerNorm(stage, x, this.preNorm.w, this.preNorm.b, this.config.layer_norm_eps);
+    matmul(stage, patches, this.patchWeight, { bias: this.patchBias ?? undefined, out: s.proj });
+    for (let t = 0; t < tiles; t++) copyInto(stage, this.tokenTable, s.xn, t * tokens);
+    if (!this.preNorm) add(stage, s.proj, s.xn, s.x);
+    else {
+      add(stage, s.proj, s.xn, s.xAttn);
+      layerNorm(stage, s.xAttn, this.preNorm.w, this.preNorm.b, this.config.layer_norm_eps, s.x);
     }
-    await stage.submit();
-    for (const t of temps) t.dispose();
-    return { x, tiles, tokens };
   }
 
-  /** One pre-LN encoder layer over all tiles (attention within each tile). */
-  private async layer(i: number, x: Tensor<'f32'>, tokens: number, segments: Tensor<'u32'>): Promise<Tensor<'f32'>> {
-    const w = this.layers[i];
-    const cfg = this.config;
-    const n = x.rows, heads = cfg.num_attention_heads, d = cfg.head_dim, eps = cfg.layer_norm_eps;
-    const stage = new Stage(this.gpu, `vision layer ${i}`);
-    // x + out_proj(MHA(LN1(x))): softmax(q·kᵀ·d^−½) v per head, per tile
-    const h = await layerNorm(stage, x, w.ln1w, w.ln1b, eps);
-    const q = await matmul(stage, h, w.q, { bias: w.qb });
-    const k = await matmul(stage, h, w.k, { bias: w.kb });
-    const v = await matmul(stage, h, w.v, { bias: w.vb });
-    const kh = Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.layers.${i}.k`);
-    const vh = Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.layers.${i}.v`);
-    await kvWrite(stage, k, kh, 0);
-    await kvWrite(stage, v, vh, 0);
-    const a = await attention(stage, q.reshape([n, heads, d]), kh, vh, { kvLength: n, causal: false, segments: tokens < n ? segments : undefined });
-    const o = await matmul(stage, a, w.o, { bias: w.ob });
-    const x1 = await add(stage, x, o);
-    // x1 + fc2(act(fc1(LN2(x1))))
-    const h2 = await layerNorm(stage, x1, w.ln2w, w.ln2b, eps);
-    const f1 = await matmul(stage, h2, w.fc1, { bias: w.fc1b });
-    const g = await activation(stage, this.act, f1);
-    const f2 = await matmul(stage, g, w.fc2, { bias: w.fc2b });
-    const out = await add(stage, x1, f2);
-    await stage.submit();
-    for (const t of [h, q, k, v, kh, vh, a, o, x1, h2, f1, g, f2]) t.dispose();
-    return out;
+  /** One pre-LN encoder layer over all tiles (attention within each tile), residual stream s.x in place. */
+  private layer(stage: Stage, i: number, s: Record<VitActivation, Tensor<'f32'>>, segments: Tensor<'u32'> | undefined): void {
+    const w = this.layers[i], cfg = this.config;
+    const n = s.x.rows, heads = cfg.num_attention_heads, d = cfg.head_dim, eps = cfg.layer_norm_eps;
+    const q3 = s.q.reshape([n, heads, d]), kh = s.kh.reshape([heads, n, d]), vh = s.vh.reshape([heads, n, d]);
+    // x' = x + out_proj(MHA(LN1(x))): softmax(q·kᵀ·d^−½) v per head, per tile
+    layerNorm(stage, s.x, w.ln1w, w.ln1b, eps, s.xn);
+    matmul(stage, s.xn, w.q, { bias: w.qb, out: s.q });
+    matmul(stage, s.xn, w.k, { bias: w.kb, out: s.k });
+    matmul(stage, s.xn, w.v, { bias: w.vb, out: s.v });
+    kvWrite(stage, s.k, kh, 0);
+    kvWrite(stage, s.v, vh, 0);
+    attention(stage, q3, kh, vh, { kvLength: n, causal: false, segments, out: s.attn });
+    matmul(stage, s.attn, w.o, { bias: w.ob, out: s.proj });
+    add(stage, s.x, s.proj, s.xAttn);
+    // x = x' + fc2(act(fc1(LN2(x'))))
+    layerNorm(stage, s.xAttn, w.ln2w, w.ln2b, eps, s.xn);
+    matmul(stage, s.xn, w.fc1, { bias: w.fc1b, out: s.fc1 });
+    activation(stage, this.act, s.fc1, s.act);
+    matmul(stage, s.act, w.fc2, { bias: w.fc2b, out: s.proj });
+    add(stage, s.xAttn, s.proj, s.x);
   }
 
   /** The LLaVA image features of every tile, and optionally each layer's output. */
   async forward(pixels: PixelValues, sel: FeatureSelection, opts: { layerOutputs?: boolean } = {}): Promise<VisionForwardResult> {
     const deepest = Math.max(...sel.hiddenStates);
     if (deepest > this.layerCount) throw new Error(`vision tower: hidden state ${deepest} needs ${deepest} layers, ${this.layerCount} were loaded`);
-    const { x: emb, tiles, tokens } = await this.embed(pixels);
-    const segments = Tensor.from(this.gpu, 'u32', [tiles + 1], Array.from({ length: tiles + 1 }, (_, t) => t * tokens), 'vision tile segments');
-    // hidden_states[j] for the selected j; others are freed as soon as the next layer has run
-    const hidden: Tensor<'f32'>[] = [emb];
-    const layerOutputs: Tensor<'f32'>[] = [];
-    const keep = new Set(sel.hiddenStates);
-    for (let i = 0; i < deepest; i++) {
-      const out = await this.layer(i, hidden[i], tokens, segments);
-      hidden.push(out);
-      if (opts.layerOutputs) layerOutputs.push(out);
-      if (!keep.has(i) && !(opts.layerOutputs && i > 0)) hidden[i].dispose();
+    const { rows, tiles, tokens, width } = patchRows(pixels, this.config);
+    const gpu = this.gpu, n = tiles * tokens;
+    const s = this.state.at(n);
+    const patches = Tensor.from(gpu, 'f32', [n, width], rows, 'patches');
+    const segments = Tensor.from(gpu, 'u32', [tiles + 1], Array.from({ length: tiles + 1 }, (_, t) => t * tokens), 'vision tile segments');
+    // hidden_states[j] kept for the selected j (and every layer output when asked): copies out of the run state
+    const kept = new Map<number, Tensor<'f32'>>();
+    const keepAt = (j: number) => sel.hiddenStates.includes(j) || (!!opts.layerOutputs && j > 0);
+    try {
+      await Stage.run(gpu, 'vision embeddings', (st) => {
+        this.embed(st, s, patches, tiles, tokens);
+        if (keepAt(0)) kept.set(0, copyOf(st, s.x, 'vision hidden_states[0]'));
+      });
+      for (let i = 0; i < deepest; i++) {
+        await Stage.run(gpu, `vision layer ${i}`, (st) => {
+          this.layer(st, i, s, tokens < n ? segments : undefined);
+          if (keepAt(i + 1)) kept.set(i + 1, copyOf(st, s.x, `vision.layers.${i}.out`));
+        });
+      }
+      const features = await Stage.run(gpu, 'vision features', (st) => {
+        const picked = sel.hiddenStates.map((j) => kept.get(j)!);
+        const cat = picked.length === 1 ? picked[0] : concatCols(st, picked);
+        if (!sel.dropCls) return cat === picked[0] ? copyOf(st, cat, 'vision features') : cat;
+        // strategy "default": token 0 of every tile is CLS
+        const idx = Array.from({ length: tiles * (tokens - 1) }, (_, r) => Math.floor(r / (tokens - 1)) * tokens + 1 + (r % (tokens - 1)));
+        const index = Tensor.from(gpu, 'u32', [idx.length], idx, 'vision CLS-drop index');
+        const out = gatherRows(st, cat, index);
+        st.onDone(() => { index.dispose(); if (cat !== picked[0]) cat.dispose(); });
+        return out;
+      });
+      const layerOutputs = opts.layerOutputs ? Array.from({ length: deepest }, (_, i) => kept.get(i + 1)!) : [];
+      for (const t of kept.values()) if (!layerOutputs.includes(t)) t.dispose();
+      return { features, layerOutputs, tiles };
+    } catch (e) {
+      for (const t of kept.values()) t.dispose();
+      throw e;
+    } finally {
+      patches.dispose();
+      segments.dispose();
     }
-    segments.dispose();
-    const stage = new Stage(this.gpu, 'vision features');
-    const picked = sel.hiddenStates.map((j) => hidden[j]);
-    let features = picked.length === 1 ? picked[0] : await concatCols(stage, picked);
-    const owned = picked.length > 1;
-    if (sel.dropCls) {
-      // strategy "default": token 0 of every tile is CLS
-      const idx = Array.from({ length: tiles * (tokens - 1) }, (_, r) => Math.floor(r / (tokens - 1)) * tokens + 1 + (r % (tokens - 1)));
-      const index = Tensor.from(this.gpu, 'u32', [idx.length], idx, 'vision CLS-drop index');
-      const all = features;
-      features = await gatherRows(stage, all, index);
-      stage.onDone(() => { index.dispose(); if (owned) all.dispose(); });
-    } else if (!owned) {
-      // the selection is one kept hidden state: hand out a copy so layer outputs and features stay independent
-      features = await concatRows(stage, [features]);
-    }
-    await stage.submit();
-    const outputs = new Set(layerOutputs);
-    for (const j of keep) if (!outputs.has(hidden[j])) hidden[j].dispose();
-    return { features, layerOutputs, tiles };
+  }
+
+  /** Bytes of the run state now allocated. */
+  get runStateBytes(): number {
+    return this.state.byteLength;
   }
 
   dispose(): void {
+    this.state.dispose();
     const all = [this.conv, this.patchBias, this.tokenTable, this.preNorm?.w, this.preNorm?.b, ...this.layers.flatMap((l) => Object.values(l))];
     for (const t of all) t?.dispose();
   }

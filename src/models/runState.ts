@@ -1,0 +1,52 @@
+// A model's run state (as llama2.c's RunState): every activation a block needs, allocated once for the longest
+// sequence seen and reused by every layer and every forward. `at(rows)` views the first rows of each buffer; a
+// longer sequence reallocates once. Outputs that must outlive a forward (logits, kept taps, the cache) are never
+// run-state buffers.
+import type { Gpu } from '../gpu/device.ts';
+import { Tensor } from '../gpu/tensor.ts';
+
+export class RunState<K extends string> {
+  private buffers: Record<K, Tensor<'f32'>> | null = null;
+  private capacity = 0;
+
+  /** `widths`: the row length of each activation. */
+  constructor(readonly gpu: Gpu, readonly label: string, readonly widths: Readonly<Record<K, number>>) {}
+
+  /** Views of the first `rows` rows of every activation, allocating (or growing) the buffers first if needed. */
+  at(rows: number): Record<K, Tensor<'f32'>> {
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`${this.label} run state: ${rows} rows asked for`);
+    if (!this.buffers || rows > this.capacity) this.allocate(rows);
+    const out = {} as Record<K, Tensor<'f32'>>;
+    for (const k of Object.keys(this.widths) as K[]) out[k] = this.buffers![k].leadingRows(rows);
+    return out;
+  }
+
+  private allocate(rows: number): void {
+    this.dispose();
+    const made: Tensor[] = [];
+    try {
+      const b = {} as Record<K, Tensor<'f32'>>;
+      for (const [k, w] of Object.entries(this.widths) as [K, number][]) made.push(b[k] = Tensor.empty(this.gpu, 'f32', [rows, w], `${this.label}.${k}`));
+      this.buffers = b;
+      this.capacity = rows;
+    } catch (e) {
+      made.forEach((t) => t.dispose());
+      throw new Error(`${this.label} run state for ${rows} rows (${(rows * Object.values<number>(this.widths).reduce((a, w) => a + w, 0) * 4 / 2 ** 20).toFixed(1)} MiB): ${(e as Error).message}`);
+    }
+  }
+
+  /** Rows the buffers hold now (0 before the first forward). */
+  get rows(): number {
+    return this.capacity;
+  }
+
+  get byteLength(): number {
+    return this.buffers ? Object.values<Tensor>(this.buffers).reduce((a, t) => a + t.byteLength, 0) : 0;
+  }
+
+  dispose(): void {
+    if (this.buffers) for (const t of Object.values<Tensor>(this.buffers)) t.dispose();
+    this.buffers = null;
+    this.capacity = 0;
+  }
+}
