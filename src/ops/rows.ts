@@ -40,27 +40,33 @@ function like<D extends DType>(stage: Stage, t: Tensor<D>, shape: number[], labe
   return Tensor.empty(stage.gpu, t.dtype, shape, label);
 }
 
+/** A given output must hold exactly rows × width of x's dtype. */
+function checkInto(op: string, x: Row32, into: Row32 | undefined, rows: number, width: number): void {
+  if (into && (into.dtype !== x.dtype || into.rows !== rows || into.rowLength !== width)) {
+    throw new OpArgumentError(op, `out (${into.label}) must be ${x.dtype} [${rows}, ${width}], found ${into.dtype} [${into.shape.join(', ')}]`);
+  }
+}
+
 /** Rows start .. start + count − 1 of x (as [rows, rowLength]) -> [count, rowLength]. */
 export function sliceRows<T extends Row32>(stage: Stage, x: T, start: number, count: number, into?: T): T {
   check32('sliceRows', 'x', x);
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 0 && start + count <= x.rows)) {
     throw new OpArgumentError('sliceRows', `rows [${start}, ${start + count}) outside ${x.label} with ${x.rows} rows`);
   }
-  if (into && (into.dtype !== x.dtype || into.rows !== count || into.rowLength !== x.rowLength)) {
-    throw new OpArgumentError('sliceRows', `out (${into.label}) must be ${x.dtype} [${count}, ${x.rowLength}], found ${into.dtype} [${into.shape.join(', ')}]`);
-  }
+  checkInto('sliceRows', x, into, count, x.rowLength);
   const out = into ?? like(stage, x, [count, x.rowLength], `${x.label}[${start}:${start + count}]`) as T;
   copyRows(stage, 'sliceRows', { src: x, dst: out, nRows: count, width: x.rowLength, srcRow0: start });
   return out;
 }
 
 /** Columns start .. start + width − 1 of every row (e.g. q, k, v out of a fused qkv projection). */
-export function sliceCols<T extends Row32>(stage: Stage, x: T, start: number, width: number): T {
+export function sliceCols<T extends Row32>(stage: Stage, x: T, start: number, width: number, into?: T): T {
   check32('sliceCols', 'x', x);
   if (!(Number.isInteger(start) && Number.isInteger(width) && start >= 0 && width >= 0 && start + width <= x.rowLength)) {
     throw new OpArgumentError('sliceCols', `columns [${start}, ${start + width}) outside ${x.label} with ${x.rowLength} columns`);
   }
-  const out = like(stage, x, [x.rows, width], `${x.label}[:, ${start}:${start + width}]`) as T;
+  checkInto('sliceCols', x, into, x.rows, width);
+  const out = into ?? like(stage, x, [x.rows, width], `${x.label}[:, ${start}:${start + width}]`) as T;
   copyRows(stage, 'sliceCols', { src: x, dst: out, nRows: x.rows, width, srcCol0: start });
   return out;
 }
@@ -93,10 +99,11 @@ export function copyInto<T extends Row32>(stage: Stage, src: T, dst: T, dstRow0:
 }
 
 /** out[i] = x[index[i]] -> [n, rowLength]. Indices ≥ x.rows leave that output row unwritten (zero-filled). */
-export function gatherRows<T extends Row32>(stage: Stage, x: T, index: Tensor<'u32'>): T {
+export function gatherRows<T extends Row32>(stage: Stage, x: T, index: Tensor<'u32'>, into?: T): T {
   check32('gatherRows', 'x', x);
   expectDType('gatherRows', 'index', index, ['u32']);
-  const out = like(stage, x, [index.numel, x.rowLength], `${x.label}[index]`) as T;
+  checkInto('gatherRows', x, into, index.numel, x.rowLength);
+  const out = into ?? like(stage, x, [index.numel, x.rowLength], `${x.label}[index]`) as T;
   stage.clear(out.buffer('gatherRows'));
   copyRows(stage, 'gatherRows', { src: x, dst: out, nRows: index.numel, width: x.rowLength, gather: index });
   return out;

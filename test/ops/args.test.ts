@@ -11,8 +11,8 @@ import { matmul } from '../../src/ops/matmul.ts';
 import { layerNorm, rmsNorm } from '../../src/ops/norm.ts';
 import { mrope, rope, visionRope2d } from '../../src/ops/rope.ts';
 import { argmax, softmax } from '../../src/ops/rowReduce.ts';
-import { concatRows, copyInto, scatterRows, sliceCols, sliceRows } from '../../src/ops/rows.ts';
-import { assert, assertThrows } from '../gpu/assert.ts';
+import { concatRows, copyInto, gatherRows, scatterRows, sliceCols, sliceRows } from '../../src/ops/rows.ts';
+import { assert, assertEquals, assertThrows } from '../gpu/assert.ts';
 
 const gpu = await acquireGpu();
 const f32 = (shape: number[], label = 't') => Tensor.empty(gpu, 'f32', shape, label);
@@ -75,4 +75,26 @@ Deno.test({ name: 'embedding, kvWrite, softmax/argmax, row ops: bad ranges and s
   await rejects('concat widths', (s) => concatRows(s, [f32([2, 3], 'a'), f32([2, 4], 'b')]), /b is f32 with rows of 4; expected f32 rows of 3/);
   await rejects('copyInto range', (s) => copyInto(s, f32([3, 4], 'src'), f32([5, 4], 'dst'), 3), /rows \[3, 6\) outside dst with 5 rows/);
   await rejects('scatter count', (s) => scatterRows(s, f32([3, 4], 'src'), u32([2]), f32([5, 4])), /index has 2 entries for 3 source rows/);
+  await rejects('sliceRows into', (s) => sliceRows(s, f32([5, 3], 'x'), 1, 2, f32([3, 3], 'o')), /out \(o\) must be f32 \[2, 3\], found f32 \[3, 3\]/);
+  await rejects('sliceCols into', (s) => sliceCols(s, f32([5, 3], 'x'), 1, 2, f32([5, 3], 'o')), /out \(o\) must be f32 \[5, 2\]/);
+  await rejects('gatherRows into', (s) => gatherRows(s, f32([5, 3], 'x'), u32([4]), u32([4, 3], 'o') as unknown as Tensor<'f32'>), /out \(o\) must be f32 \[4, 3\], found u32/);
+} });
+
+Deno.test({ name: 'row ops write into a given output (a run-state view) exactly as into a new tensor', ...opts, async fn() {
+  const x = Tensor.from(gpu, 'f32', [7, 5], Array.from({ length: 35 }, (_, i) => i * 0.5 - 3), 'x');
+  const idx = Tensor.from(gpu, 'u32', [4], [6, 0, 9, 3], 'idx');
+  const big = Tensor.empty(gpu, 'f32', [9, 5], 'arena');
+  const bigCols = Tensor.empty(gpu, 'f32', [9, 2], 'arena cols');
+  const got = await Stage.run(gpu, 'into', (s) => ({
+    rows: [sliceRows(s, x, 2, 3), sliceRows(s, x, 2, 3, big.leadingRows(3))],
+  }));
+  const r0 = [...(await got.rows[0].read())], r1 = [...(await got.rows[1].read())];
+  assertEquals(r1, r0, 'sliceRows into a view');
+  const cols = await Stage.run(gpu, 'into cols', (s) => [sliceCols(s, x, 3, 2), sliceCols(s, x, 3, 2, bigCols.leadingRows(7))]);
+  assertEquals([...(await cols[1].read())], [...(await cols[0].read())], 'sliceCols into a view');
+  const gath = await Stage.run(gpu, 'into gather', (s) => [gatherRows(s, x, idx), gatherRows(s, x, idx, big.leadingRows(4))]);
+  const g0 = [...(await gath[0].read())];
+  assertEquals([...(await gath[1].read())], g0, 'gatherRows into a view (out-of-range index 9 gives a zero row)');
+  assertEquals(g0.slice(10, 15), [0, 0, 0, 0, 0], 'zero row');
+  for (const t of [x, idx, big, bigCols, got.rows[0], cols[0], gath[0]]) t.dispose();
 } });

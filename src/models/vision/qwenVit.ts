@@ -21,6 +21,7 @@ import { visionRope2d } from '../../ops/rope.ts';
 import { gatherRows, sliceCols } from '../../ops/rows.ts';
 import { qwenPatchPosition } from '../processor/qwenImageProcessor.ts';
 import { type GridThw, inverseWindowIndex, windowLayout, type WindowLayout, windowRowPermutation } from '../qwen2_5_vl/windowIndex.ts';
+import { RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 /** RMSNorm eps of the vision blocks and the merger (HF hard-codes 1e-6). */
@@ -87,6 +88,8 @@ export interface QwenVitResult {
   layout: WindowLayout;
 }
 
+type QwenVitActivation = 'x' | 'xAttn' | 'xn' | 'qkv' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj' | 'gate' | 'up' | 'act';
+
 export class QwenVisionTower {
   private constructor(
     readonly gpu: Gpu,
@@ -96,7 +99,13 @@ export class QwenVisionTower {
     private readonly blocks: BlockWeights[],
     private readonly merger: { lnQ: Tensor; w0: Tensor; b0: Tensor; w2: Tensor; b2: Tensor },
     private readonly act: Activation,
-  ) {}
+  ) {
+    const hv = config.hidden_size, inter = config.intermediate_size;
+    this.state = new RunState(gpu, 'qwen vision', { x: hv, xAttn: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv, gate: inter, up: inter, act: inter });
+  }
+
+  /** Every activation of a block, allocated once for the most patches seen and reused by all blocks and forwards. */
+  private readonly state: RunState<QwenVitActivation>;
 
   /** Load from `prefix` (e.g. 'model.visual.'; legacy 'visual.*' names resolve through the checkpoint). */
   static async load(gpu: Gpu, weights: Weights, cfg: Qwen2_5VisionConfig, opts: { prefix: string }): Promise<QwenVisionTower> {
@@ -136,39 +145,33 @@ export class QwenVisionTower {
     }
   }
 
-  /** One block over the window-ordered sequence x [N, hidden]. */
-  private async block(i: number, x: Tensor<'f32'>, rotary: Tensor<'u32'>, segments: Tensor<'u32'>): Promise<Tensor<'f32'>> {
+  /** One block over the window-ordered residual stream s.x [N, hidden], in place. */
+  private block(stage: Stage, i: number, s: Record<QwenVitActivation, Tensor<'f32'>>, rotary: Tensor<'u32'>, segments: Tensor<'u32'>): void {
     const w = this.blocks[i], cfg = this.config;
-    const n = x.rows, hv = cfg.hidden_size, heads = cfg.num_heads, d = cfg.head_dim;
-    const stage = new Stage(this.gpu, `qwen vision block ${i}`);
-    const temps: Tensor[] = [];
-    const tmp = <T extends Tensor>(t: T) => (temps.push(t), t);
-    // qkv = RMSNorm1(x)·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k
-    const xn = tmp(await rmsNorm(stage, x, w.norm1, QWEN_VIT_EPS));
-    const qkv = tmp(await matmul(stage, xn, w.qkv, { bias: w.qkvBias }));
-    const q = tmp(await sliceCols(stage, qkv, 0, hv)).reshape([n, heads, d]);
-    const k = tmp(await sliceCols(stage, qkv, hv, hv)).reshape([n, heads, d]);
-    const v = tmp(await sliceCols(stage, qkv, 2 * hv, hv));
-    await visionRope2d(stage, q, rotary, { out: q });
-    await visionRope2d(stage, k, rotary, { out: k });
+    const n = s.x.rows, hv = cfg.hidden_size, heads = cfg.num_heads, d = cfg.head_dim;
+    const q3 = s.q.reshape([n, heads, d]), k3 = s.k.reshape([n, heads, d]), kh = s.kh.reshape([heads, n, d]), vh = s.vh.reshape([heads, n, d]);
+    // qkv = RMSNorm1(x)·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k (in place)
+    rmsNorm(stage, s.x, w.norm1, QWEN_VIT_EPS, s.xn);
+    matmul(stage, s.xn, w.qkv, { bias: w.qkvBias, out: s.qkv });
+    sliceCols(stage, s.qkv, 0, hv, s.q);
+    sliceCols(stage, s.qkv, hv, hv, s.k);
+    sliceCols(stage, s.qkv, 2 * hv, hv, s.v);
+    visionRope2d(stage, q3, rotary, { out: q3 });
+    visionRope2d(stage, k3, rotary, { out: k3 });
     // softmax(q·kᵀ/√d)·v within each segment (window or image frame), no causal mask
-    const kh = tmp(Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.blocks.${i}.k`));
-    const vh = tmp(Tensor.empty(this.gpu, 'f32', [heads, n, d], `vision.blocks.${i}.v`));
-    await kvWrite(stage, k, kh, 0);
-    await kvWrite(stage, v, vh, 0);
-    const a = tmp(await attention(stage, q, kh, vh, { kvLength: n, causal: false, segments }));
-    const o = tmp(await matmul(stage, a, w.proj, { bias: w.projBias }));
-    const x1 = tmp(await add(stage, x, o));
-    // x1 + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x1)
-    const xn2 = tmp(await rmsNorm(stage, x1, w.norm2, QWEN_VIT_EPS));
-    const g = tmp(await matmul(stage, xn2, w.gate, { bias: w.gateBias }));
-    const u = tmp(await matmul(stage, xn2, w.up, { bias: w.upBias }));
-    const mid = tmp(await gatedActivation(stage, this.act, g, u));
-    const down = tmp(await matmul(stage, mid, w.down, { bias: w.downBias }));
-    const out = await add(stage, x1, down);
-    stage.onDone(() => temps.forEach((t) => t.dispose()));
-    await stage.submit();
-    return out;
+    kvWrite(stage, s.k, kh, 0);
+    kvWrite(stage, s.v, vh, 0);
+    attention(stage, q3, kh, vh, { kvLength: n, causal: false, segments, out: s.attn });
+    // x' = x + proj(attn)
+    matmul(stage, s.attn, w.proj, { bias: w.projBias, out: s.proj });
+    add(stage, s.x, s.proj, s.xAttn);
+    // x = x' + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x')
+    rmsNorm(stage, s.xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
+    matmul(stage, s.xn, w.gate, { bias: w.gateBias, out: s.gate });
+    matmul(stage, s.xn, w.up, { bias: w.upBias, out: s.up });
+    gatedActivation(stage, this.act, s.gate, s.up, s.act);
+    matmul(stage, s.act, w.down, { bias: w.downBias, out: s.proj });
+    add(stage, s.xAttn, s.proj, s.x);
   }
 
   /** pixel_values [N, C·T·P·P] (merge-block order) of the images with these grids -> merged features. */
@@ -194,37 +197,32 @@ export class QwenVisionTower {
     const toRaster = keep(Tensor.from(gpu, 'u32', [n], rasterRows, 'vision raster order'));
     const blockOutputs: Tensor<'f32'>[] = [];
     try {
+      const s = this.state.at(n);
       // patch embedding, then rows into window order
-      const stage = new Stage(gpu, 'qwen vision patch embed');
-      const rows = Tensor.from(gpu, 'f32', [n, qwenPatchWidth(cfg)], pixels.data, 'pixel_values');
-      const permT = Tensor.from(gpu, 'u32', [n], perm, 'window row order');
-      const emb = await matmul(stage, rows, this.patchWeight);
-      let x = await gatherRows(stage, emb, permT);
-      stage.onDone(() => { rows.dispose(); permT.dispose(); emb.dispose(); });
-      await stage.submit();
+      const rows = keep(Tensor.from(gpu, 'f32', [n, qwenPatchWidth(cfg)], pixels.data, 'pixel_values'));
+      const permT = keep(Tensor.from(gpu, 'u32', [n], perm, 'window row order'));
+      await Stage.run(gpu, 'qwen vision patch embed', (st) => {
+        matmul(st, rows, this.patchWeight, { out: s.proj });
+        gatherRows(st, s.proj, permT, s.x);
+      });
       const full = new Set(cfg.fullatt_block_indexes);
       for (let i = 0; i < cfg.depth; i++) {
-        const out = await this.block(i, x, rotary, full.has(i) ? cuFull : cuWindow);
-        x.dispose();
-        x = out;
-        if (opts.blockOutputs) {
-          const s = new Stage(gpu, `qwen vision block ${i} raster`);
-          blockOutputs.push(await gatherRows(s, x, toRaster));
-          await s.submit();
-        }
+        await Stage.run(gpu, `qwen vision block ${i}`, (st) => {
+          this.block(st, i, s, rotary, full.has(i) ? cuFull : cuWindow);
+          // block outputs for taps, in raster order of the patch grid
+          if (opts.blockOutputs) blockOutputs.push(gatherRows(st, s.x, toRaster));
+        });
       }
       // merger on window-ordered merged tokens, then back to raster order: out[j] = y[argsort(window_index)[j]]
-      const ms = new Stage(gpu, 'qwen vision merger');
-      const xn = await rmsNorm(ms, x, this.merger.lnQ, QWEN_VIT_EPS);
-      const grouped = xn.reshape([n / unit, unit * cfg.hidden_size]);
-      const h0 = await matmul(ms, grouped, this.merger.w0, { bias: this.merger.b0 });
-      const g0 = await activation(ms, 'gelu', h0);
-      const y = await matmul(ms, g0, this.merger.w2, { bias: this.merger.b2 });
-      const unperm = Tensor.from(gpu, 'u32', [layout.mergedTokens], inverseWindowIndex(layout), 'argsort(window_index)');
-      const features = await gatherRows(ms, y, unperm);
-      const last = x;
-      ms.onDone(() => { for (const t of [last, xn, h0, g0, y, unperm]) t.dispose(); });
-      await ms.submit();
+      const unperm = keep(Tensor.from(gpu, 'u32', [layout.mergedTokens], inverseWindowIndex(layout), 'argsort(window_index)'));
+      const features = await Stage.run(gpu, 'qwen vision merger', (st) => {
+        rmsNorm(st, s.x, this.merger.lnQ, QWEN_VIT_EPS, s.xn);
+        const h0 = matmul(st, s.xn.reshape([n / unit, unit * cfg.hidden_size]), this.merger.w0, { bias: this.merger.b0 });
+        const g0 = activation(st, 'gelu', h0);
+        const y = matmul(st, g0, this.merger.w2, { bias: this.merger.b2 });
+        st.onDone(() => [h0, g0, y].forEach((t) => t.dispose()));
+        return gatherRows(st, y, unperm);
+      });
       return { features, blockOutputs, layout };
     } catch (e) {
       for (const t of blockOutputs) t.dispose();
@@ -235,6 +233,7 @@ export class QwenVisionTower {
   }
 
   dispose(): void {
+    this.state.dispose();
     const m = this.merger;
     for (const t of [this.conv, m.lnQ, m.w0, m.b0, m.w2, m.b2, ...this.blocks.flatMap((b) => Object.values(b))]) t.dispose();
   }
