@@ -3,6 +3,7 @@
 // stored after RoPE, as HF stores them. `length` is the number of valid positions.
 import type { Gpu } from '../gpu/device.ts';
 import { Tensor } from '../gpu/tensor.ts';
+import { GpuDeviceLostError } from '../gpu/errors.ts';
 
 export class KvCache {
   length = 0;
@@ -29,6 +30,7 @@ export class KvCache {
       }
     } catch (e) {
       for (const t of [...keys, ...values]) t.dispose();
+      if (e instanceof GpuDeviceLostError) throw e; // keep its type: callers reacquire the device on it
       throw new Error(`KV cache: could not allocate ${layers} layers × ${capacity} positions (${(bytes / 2 ** 20).toFixed(1)} MiB): ${(e as Error).message}`);
     }
     return new KvCache(keys, values, kvHeads, capacity, headDim);

@@ -89,15 +89,34 @@ export class Gpu {
 
   /** Throw GpuDeviceLostError if the device is gone. */
   assertAlive(where: string): void {
-    if (this.lostReason !== null) throw new GpuDeviceLostError(this.lostReason, where);
+    if (this.lostReason !== null) throw new GpuDeviceLostError(`${this.lostReason}; last work recorded: ${this.lastWork}`, where);
   }
 
-  /** Await a GPU promise, failing clearly if the device is lost while waiting. */
+  /** The last stage recorded: named in device-loss errors, since work is recorded without waiting on the GPU. */
+  lastWork = 'no stage yet';
+
+  /**
+   * Await a GPU promise, failing clearly if the device is lost while waiting. A map or readback that fails just
+   * after a loss (the lost promise settles a moment later) is a GpuDeviceLostError too, not a bare OperationError.
+   */
   async guardLoss<T>(p: Promise<T>, where: string): Promise<T> {
+    const why = (i: GPUDeviceLostInfo) => `${i.reason ?? 'unknown'}: ${i.message}; last work recorded: ${this.lastWork}`;
     const lost = this.device.lost.then((i) => {
-      throw new GpuDeviceLostError(`${i.reason ?? 'unknown'}: ${i.message}`, where);
+      throw new GpuDeviceLostError(why(i), where);
     });
-    return await Promise.race([p, lost]);
+    try {
+      return await Promise.race([p, lost]);
+    } catch (e) {
+      if (e instanceof GpuDeviceLostError) throw e;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const reason = await Promise.race([
+        this.device.lost.then(why),
+        new Promise<null>((r) => (timer = setTimeout(() => r(null), 250))),
+      ]);
+      clearTimeout(timer);
+      if (reason !== null) throw new GpuDeviceLostError(reason, where);
+      throw e;
+    }
   }
 
   /** One line naming the adapter. */

@@ -32,6 +32,7 @@ export class Stage {
   constructor(readonly gpu: Gpu, readonly label: string, profiler: Profiler | null = null) {
     this.profiler = profiler ?? gpu.profiler;
     gpu.assertAlive(label);
+    gpu.lastWork = `stage '${label}'`;
     gpu.device.pushErrorScope('out-of-memory');
     gpu.device.pushErrorScope('validation');
     this.encoder = gpu.device.createCommandEncoder({ label });
