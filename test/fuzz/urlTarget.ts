@@ -52,7 +52,7 @@ export function misbehavingServer(): { url: string; set(i: UrlInput): void; clos
         return new Response(FILE.slice(a2, a2 + body.length), { status: 206, headers: { 'content-range': `bytes ${a2}-${a2 + body.length - 1}/${size}` } });
       }
       case 'ignoreRange': return new Response(FILE.slice());
-      case 'status': return new Response('nope', { status: current.status });
+      case 'status': return new Response([204, 304].includes(current.status) ? null : 'nope', { status: current.status });
       case 'stall': await new Promise((r) => setTimeout(r, 2000)); return new Response(body, { status: 206, headers: range });
       case 'breakMidBody': {
         let sent = false;
