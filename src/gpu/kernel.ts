@@ -42,6 +42,8 @@ export interface Kernel {
   /** The uniform struct's fields (by name) and byte size; null when the kernel has no uniform. */
   readonly uniform: { binding: string; size: number; fields: readonly UniformField[] } | null;
   readonly workgroupSize: readonly [number, number, number];
+  /** The validation error of building the pipeline, if any (stages that dispatch it report it). */
+  readonly built?: Promise<string | null>;
 }
 
 interface ParsedShader { code: string; reflect: WgslReflect; module: GPUShaderModule }
@@ -167,13 +169,15 @@ export class KernelRegistry {
       label: key,
       entries: bindings.map((b) => ({ binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
     });
+    this.device.pushErrorScope('validation');
     const pipeline = this.device.createComputePipeline({
       label: key,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: entry, constants: overrides },
     });
+    const built = this.device.popErrorScope().then((e) => (e ? `pipeline ${key} failed to build: ${e.message}` : null), () => null);
     const wg = fn.workgroupSize ?? [1, 1, 1];
-    return { key, shader, entry, pipeline, layout, bindings, uniform, workgroupSize: [wg[0] ?? 1, wg[1] ?? 1, wg[2] ?? 1] };
+    return { key, shader, entry, pipeline, layout, bindings, uniform, workgroupSize: [wg[0] ?? 1, wg[1] ?? 1, wg[2] ?? 1], built };
   }
 }
 

@@ -33,14 +33,32 @@ export class Stage {
     this.profiler = profiler ?? gpu.profiler;
     gpu.assertAlive(label);
     gpu.lastWork = `stage '${label}'`;
-    gpu.device.pushErrorScope('out-of-memory');
-    gpu.device.pushErrorScope('validation');
-    this.encoder = gpu.device.createCommandEncoder({ label });
+    this.encoder = this.scoped(() => gpu.device.createCommandEncoder({ label }));
+  }
+
+  /** Errors the device reported for this stage's calls, by scope (awaited at submit). */
+  private pending: Promise<{ oom: string | null; validation: string | null }>[] = [];
+
+  /**
+   * Run device calls inside their own error scopes, popped before returning (also when `fn` throws): no scope ever
+   * stays open across caller code, so a stage abandoned half-built cannot leak one into the next.
+   */
+  private scoped<T>(fn: () => T): T {
+    const dev = this.gpu.device;
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    try {
+      return fn();
+    } finally {
+      const validation = dev.popErrorScope();
+      const oom = dev.popErrorScope();
+      this.pending.push(Promise.all([oom, validation]).then(([o, v]) => ({ oom: o?.message ?? null, validation: v?.message ?? null }), () => ({ oom: null, validation: null })));
+    }
   }
 
   /**
-   * Build a stage with `record`, then submit it. If `record` throws, the stage's error scopes are popped and its
-   * encoder dropped (nothing leaks into the next stage), and the error is rethrown.
+   * Build a stage with `record`, then submit it. If `record` throws, the stage is dropped (its cleanups run, nothing
+   * is submitted) and the error is rethrown.
    */
   static async run<T>(gpu: Gpu, label: string, record: (stage: Stage) => T, profiler: Profiler | null = null): Promise<T> {
     const stage = new Stage(gpu, label, profiler);
@@ -55,16 +73,15 @@ export class Stage {
     return out;
   }
 
-  /** Drop an unsubmitted stage: pop its error scopes, run its cleanups; nothing is submitted. */
+  /** Drop an unsubmitted stage: run its cleanups, free its uniforms; nothing is submitted. */
   async abandon(): Promise<void> {
     if (this.submitted) return;
     this.submitted = true;
-    this.pass?.end();
+    this.scoped(() => this.pass?.end());
     this.pass = null;
     for (const fn of this.cleanups.splice(0)) fn();
-    await this.gpu.device.popErrorScope().catch(() => null);
-    await this.gpu.device.popErrorScope().catch(() => null);
     for (const u of this.uniforms.splice(0)) u.destroy();
+    await Promise.all(this.pending.splice(0));
   }
 
   /** Commands recorded so far (dispatches, copies, clears). */
@@ -81,6 +98,11 @@ export class Stage {
       throw new Error(`${d.label}: grid ${x}×${y}×${z} exceeds ${maxWg} workgroups per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return; // empty problem: nothing to do
+    if (kernel.built) this.pending.push(kernel.built.then((e) => ({ oom: null, validation: e })));
+    this.scoped(() => this.record(kernel, d, x, y, z));
+  }
+
+  private record(kernel: Kernel, d: Dispatch, x: number, y: number, z: number): void {
     const entries: GPUBindGroupEntry[] = [];
     const bound = new Map<GPUBuffer, number>();
     for (const b of kernel.bindings) {
@@ -128,15 +150,19 @@ export class Stage {
 
   /** Copy bytes between buffers (ends the current compute pass). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
-    this.endPass();
-    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.scoped(() => {
+      this.endPass();
+      this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    });
     this.labels.push(`copy ${src.label} -> ${dst.label} (${size} B)`);
   }
 
   /** Zero a whole buffer (ends the current compute pass). */
   clear(buffer: GPUBuffer): void {
-    this.endPass();
-    this.encoder.clearBuffer(buffer);
+    this.scoped(() => {
+      this.endPass();
+      this.encoder.clearBuffer(buffer);
+    });
     this.labels.push(`clear ${buffer.label}`);
   }
 
@@ -151,21 +177,24 @@ export class Stage {
   async submit(): Promise<void> {
     if (this.submitted) throw new Error(`stage ${this.label} was already submitted`);
     this.submitted = true;
-    this.endPass();
-    this.profiler?.resolve(this.encoder);
     const dev = this.gpu.device;
     const submitMs = performance.now();
-    dev.queue.submit([this.encoder.finish()]);
+    this.scoped(() => {
+      this.endPass();
+      this.profiler?.resolve(this.encoder);
+      dev.queue.submit([this.encoder.finish()]);
+    });
     for (const fn of this.cleanups.splice(0)) fn();
-    const validation = await dev.popErrorScope();
-    const oom = await dev.popErrorScope();
+    const errors = await Promise.all(this.pending.splice(0));
+    const validation = errors.find((e) => e.validation)?.validation ?? null;
+    const oom = errors.find((e) => e.oom)?.oom ?? null;
     const uniforms = this.uniforms;
     this.uniforms = [];
     dev.queue.onSubmittedWorkDone().then(() => uniforms.forEach((u) => u.destroy()), () => {});
     const held = this.labels.length > 6 ? [...this.labels.slice(0, 6), `… ${this.labels.length - 6} more`] : this.labels;
     const where = `stage '${this.label}' [${held.join('; ')}]`;
-    if (oom) throw new GpuKernelError('out-of-memory', where, oom.message);
-    if (validation) throw new GpuKernelError('validation', where, validation.message);
+    if (oom !== null) throw new GpuKernelError('out-of-memory', where, oom);
+    if (validation !== null) throw new GpuKernelError('validation', where, validation);
     this.gpu.assertAlive(this.label);
     await this.profiler?.submitted(this.label, submitMs);
   }

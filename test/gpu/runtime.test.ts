@@ -191,3 +191,26 @@ Deno.test({ name: 'assertEquals tells NaN, ±Infinity, −0, null and undefined 
   }
   assertThrows(() => assertEquals(new Float32Array([NaN]), new Float32Array([0])), /got/);
 } });
+
+Deno.test({ name: 'a stage dropped half-built leaks no error scope: its error stays its own, the next stage is clean', ...opts, async fn() {
+  const k = gpu.kernels.get('selftest_basic');
+  const notStorage = gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.COPY_DST, label: 'not-storage' });
+  const a = Tensor.from(gpu, 'f32', [64], Array.from({ length: 64 }, (_, i) => i), 'a');
+  const out = Tensor.empty(gpu, 'f32', [64], 'out');
+  // an invalid dispatch recorded, then the caller's code throws before submit
+  await assertRejects(() => Stage.run(gpu, 'dropped', (st) => {
+    st.dispatch(k, { label: 'invalid', bindings: { a: notStorage, out: out.buffer() }, uniforms: { n: 64, scale: 1 }, workgroups: [1] });
+    throw new Error('caller failed mid-stage');
+  }), /caller failed mid-stage/);
+  // no error scope is left open on the device: popping one now is an error (the stack is empty)
+  const popped = await gpu.device.popErrorScope().then(() => 'popped a leftover scope', (e: Error) => e.name);
+  assert(popped !== 'popped a leftover scope', 'an error scope was left open by the dropped stage');
+  // the next stage runs and reports nothing (the dropped stage's validation error was not carried over)
+  await Stage.run(gpu, 'after', (st) => st.dispatch(k, { label: 'valid', bindings: { a: a.buffer(), out: out.buffer() }, uniforms: { n: 64, scale: 2 }, workgroups: [1] }));
+  assertEquals([...(await out.read())].slice(0, 3), [0, 3, 6], 'the valid stage ran (2·x + i)');
+  // and a later invalid stage still reports its own error, naming its own dispatch
+  await assertRejects(() => Stage.run(gpu, 'bad again', (st) => st.dispatch(k, { label: 'invalid again', bindings: { a: notStorage, out: out.buffer() }, uniforms: { n: 64, scale: 1 }, workgroups: [1] })), /stage 'bad again' \[invalid again\]/);
+  notStorage.destroy();
+  a.dispose();
+  out.dispose();
+} });
