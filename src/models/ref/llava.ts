@@ -3,17 +3,16 @@
 // per-image packing (base, crop grid assembled as [gh·p, gw·p, H], unpad, OneVision anyres_max bilinear downscale,
 // newline after each row), scatter over the image token ids, then the decoder reference. For tiny checkpoints.
 import type { LlavaNextConfig, LlavaOnevisionConfig } from '../../io/config.ts';
-import { activationFromConfig } from '../../ops/activation.ts';
 import { activation } from '../../ops/ref/activation.ts';
 import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
 import { interpolateBilinear } from '../../ops/ref/interpolate.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
-import type { AttentionBlockSpec, ModelInputs } from '../model.ts';
-import { selectBestResolution } from '../processor/anyres.ts';
-import { type DecoderRefResult, type DecoderRefWeights, decoderForwardRef, embedRef, loadDecoderRef } from './decoder.ts';
-import { loadVitRef, vitForwardRef, type VitRefWeights } from './vit.ts';
-import { featureHiddenStates } from '../vision/vit.ts';
+import type { ModelInputs } from '../model.ts';
 import type { Weights } from '../weights.ts';
+import { act2fn } from './act2fn.ts';
+import { anyresGridShape, imageSizeToNumPatches, unpadImage } from './anyres.ts';
+import { type DecoderRefBlock, type DecoderRefResult, type DecoderRefWeights, decoderForwardRef, embedRef, loadDecoderRef } from './decoder.ts';
+import { loadVitRef, vitForwardRef, type VitRefWeights } from './vit.ts';
 
 export type LlavaConfig = LlavaOnevisionConfig | LlavaNextConfig;
 
@@ -24,9 +23,22 @@ export interface LlavaRefWeights {
   decoder: DecoderRefWeights;
 }
 
+/**
+ * HF `vision_feature_layer` (an int or a list) as indices into the L + 1 hidden states (embeddings, layer 0 out, …),
+ * Python's negative indexing: hidden_states[l] with l < 0 is hidden_states[L + 1 + l].
+ */
+export function featureLayers(cfg: LlavaConfig): number[] {
+  const n = cfg.vision_config.num_hidden_layers + 1;
+  const layers = typeof cfg.vision_feature_layer === 'number' ? [cfg.vision_feature_layer] : [...cfg.vision_feature_layer];
+  return layers.map((l) => {
+    if (!Number.isInteger(l) || l < -n || l >= n) throw new Error(`reference: vision_feature_layer ${l} indexes none of the ${n} hidden states`);
+    return l < 0 ? n + l : l;
+  });
+}
+
 export async function loadLlavaRef(weights: Weights, cfg: LlavaConfig): Promise<LlavaRefWeights> {
   const vc = cfg.vision_config;
-  const layerCount = Math.max(...featureHiddenStates(cfg.vision_feature_layer, vc.num_hidden_layers));
+  const layerCount = Math.max(...featureLayers(cfg));
   const p = 'model.multi_modal_projector.';
   const bias = cfg.multimodal_projector_bias;
   return {
@@ -53,20 +65,6 @@ export interface LlavaRefResult extends DecoderRefResult {
   embeddings: HostTensor;
 }
 
-/** HF `unpad_image` on a [rows, cols, H] map: trim the letterbox the processor added around an (oh, ow) image. */
-function unpad(map: number[][][], oh: number, ow: number): number[][][] {
-  const ch = map.length, cw = map[0].length;
-  const round7 = (x: number) => Math.round(x * 1e7) / 1e7;
-  if (ow / oh > cw / ch) {
-    const newH = Math.trunc(round7(oh * (cw / ow)));
-    const pad = Math.floor((ch - newH) / 2);
-    return map.slice(pad, ch - pad);
-  }
-  const newW = Math.trunc(round7(ow * (ch / oh)));
-  const pad = Math.floor((cw - newW) / 2);
-  return map.map((row) => row.slice(pad, cw - pad));
-}
-
 /** One image's tokens: base tile, then (anyres) the crop grid rows with a newline after each. */
 function packImage(cfg: LlavaConfig, tilesFeat: number[][][], imageSize: readonly [number, number], newline: HostTensor, singleTile: boolean): number[][] {
   const vc = cfg.vision_config;
@@ -74,8 +72,7 @@ function packImage(cfg: LlavaConfig, tilesFeat: number[][][], imageSize: readonl
   const base = tilesFeat[0];
   if (singleTile) return [...base, Array.from(newline.data)];
   const [oh, ow] = imageSize;
-  const best = selectBestResolution({ height: oh, width: ow }, cfg.image_grid_pinpoints);
-  const gh = best.height / vc.image_size, gw = best.width / vc.image_size;
+  const [gh, gw] = anyresGridShape(imageSize, cfg.image_grid_pinpoints, vc.image_size);
   if (tilesFeat.length !== 1 + gh * gw) throw new Error(`reference: image ${oh}×${ow} has ${tilesFeat.length} tiles, its ${gh}×${gw} grid needs ${1 + gh * gw}`);
   // crops as [gh, gw, p, p, H] -> one [gh·p, gw·p, H] map
   let map: number[][][] = [];
@@ -87,7 +84,7 @@ function packImage(cfg: LlavaConfig, tilesFeat: number[][][], imageSize: readonl
     }
     map.push(row);
   }
-  map = unpad(map, oh, ow);
+  map = unpadImage(map, imageSize);
   const aspect = cfg.model_type === 'llava_onevision' ? cfg.vision_aspect_ratio : 'anyres';
   const max = /^anyres_max_(\d+)$/.exec(aspect);
   if (max) {
@@ -114,24 +111,26 @@ export function llavaEmbedRef(w: LlavaRefWeights, cfg: LlavaConfig, inputs: Mode
   let visionLayers: HostTensor[] = [], visionFeatures = hostTensor([0, vc.hidden_size]), projected = hostTensor([0, H]);
   const packedRows: number[][] = [];
   if (inputs.pixelValues && sizes.length) {
-    const sel = { hiddenStates: featureHiddenStates(cfg.vision_feature_layer, vc.num_hidden_layers), dropCls: cfg.vision_feature_select_strategy === 'default' };
+    // hidden_states[vision_feature_layer] (a list: concatenated on the feature dim); strategy 'default' drops CLS
+    const sel = { hiddenStates: featureLayers(cfg), dropCls: cfg.vision_feature_select_strategy === 'default' };
     const v = vitForwardRef(w.vision, vc, inputs.pixelValues, sel);
     visionLayers = v.layerOutputs;
     visionFeatures = v.features;
     // projector: linear_2(act(linear_1(x)))
-    const act = activationFromConfig(cfg.projector_hidden_act);
+    const act = act2fn(cfg.projector_hidden_act, 'projector_hidden_act');
     projected = matmul(activation(act, matmul(v.features, w.projector.w1, { bias: w.projector.b1 })), w.projector.w2, { bias: w.projector.b2 });
     const tokens = visionFeatures.shape[0] / inputs.pixelValues.shape[0];
     const tileRows = (t: number) => Array.from({ length: tokens }, (_, i) => Array.from(projected.data.subarray((t * tokens + i) * H, (t * tokens + i + 1) * H)));
-    // tiles per image: OneVision with several images → one each; else base + the pinpoint's crops
+    // tiles per image (image_size_to_num_patches); OneVision with several images in a sample: one each (no patching)
     const single = cfg.model_type === 'llava_onevision' && sizes.length > 1;
+    const counts = sizes.map((size) => (single ? 1 : imageSizeToNumPatches(size, cfg.image_grid_pinpoints, vc.image_size)));
+    const total = counts.reduce((a, n) => a + n, 0);
+    if (total !== inputs.pixelValues.shape[0]) throw new Error(`reference: image_sizes ${JSON.stringify(sizes)} need ${total} tiles, pixel_values has ${inputs.pixelValues.shape[0]}`);
     let tile = 0;
-    for (const size of sizes) {
-      const best = selectBestResolution({ height: size[0], width: size[1] }, cfg.image_grid_pinpoints);
-      const n = single ? 1 : 1 + (best.height / vc.image_size) * (best.width / vc.image_size);
-      packedRows.push(...packImage(cfg, Array.from({ length: n }, (_, i) => tileRows(tile + i)), size, w.newline, single));
-      tile += n;
-    }
+    sizes.forEach((size, k) => {
+      packedRows.push(...packImage(cfg, Array.from({ length: counts[k] }, (_, i) => tileRows(tile + i)), size, w.newline, single));
+      tile += counts[k];
+    });
   }
   const packed = hostTensor([packedRows.length, H], packedRows.flat());
   // scatter: the image features replace the embeddings of the image token ids, in order
@@ -145,7 +144,7 @@ export function llavaEmbedRef(w: LlavaRefWeights, cfg: LlavaConfig, inputs: Mode
 }
 
 /** The full forward of `inputs` in float64, every intermediate kept; positions 0..S−1. */
-export function llavaForwardRef(w: LlavaRefWeights, cfg: LlavaConfig, inputs: ModelInputs, opts: { block?: AttentionBlockSpec } = {}): LlavaRefResult {
+export function llavaForwardRef(w: LlavaRefWeights, cfg: LlavaConfig, inputs: ModelInputs, opts: { block?: DecoderRefBlock } = {}): LlavaRefResult {
   const front = llavaEmbedRef(w, cfg, inputs);
   const lm = decoderForwardRef(w.decoder, cfg.text_config, front.embeddings, inputs.inputIds.map((_, i) => i), opts);
   return { ...lm, ...front };

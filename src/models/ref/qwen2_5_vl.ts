@@ -4,11 +4,11 @@
 // each new token at position (cache index + rope_delta) on all three axes.
 import type { Qwen2_5VLConfig } from '../../io/config.ts';
 import type { HostTensor } from '../../ops/ref/hostTensor.ts';
-import type { AttentionBlockSpec, ModelInputs } from '../model.ts';
-import { qwen2_5VLPlan } from '../qwen2_5_vl.ts';
-import { type DecoderRefResult, type DecoderRefWeights, decoderForwardRef, embedRef, loadDecoderRef } from './decoder.ts';
-import { loadQwenVitRef, qwenVitForwardRef, type QwenVitRefResult, type QwenVitRefWeights } from './qwenVit.ts';
+import type { ModelInputs } from '../model.ts';
 import type { Weights } from '../weights.ts';
+import { type DecoderRefBlock, type DecoderRefResult, type DecoderRefWeights, decoderForwardRef, embedRef, loadDecoderRef } from './decoder.ts';
+import { getRopeIndex } from './getRopeIndex.ts';
+import { loadQwenVitRef, qwenVitForwardRef, type QwenVitRefResult, type QwenVitRefWeights } from './qwenVit.ts';
 
 export interface Qwen2_5VLRefWeights {
   vit: QwenVitRefWeights;
@@ -38,12 +38,24 @@ export function embeddings(w: Qwen2_5VLRefWeights, ids: readonly number[], image
   return h;
 }
 
-export function qwen2_5VLForwardRef(w: Qwen2_5VLRefWeights, cfg: Qwen2_5VLConfig, inputs: ModelInputs, opts: { block?: AttentionBlockSpec } = {}): Qwen2_5VLRefResult {
-  const plan = qwen2_5VLPlan(cfg, inputs);
-  const vision = inputs.pixelValues && plan.grids.length ? qwenVitForwardRef(w.vit, cfg.vision_config, inputs.pixelValues, plan.grids) : null;
-  const h = embeddings(w, inputs.inputIds, plan.imagePositions, vision?.features ?? null);
-  const lm = decoderForwardRef(w.decoder, cfg.text_config, h, plan.rope.positions, opts);
-  return { vision, lm, positions: plan.rope.positions, ropeDelta: plan.rope.ropeDelta };
+/** HF's forward up to the decoder: image pad positions, the vision features over them, get_rope_index. */
+function front(w: Qwen2_5VLRefWeights, cfg: Qwen2_5VLConfig, inputs: ModelInputs) {
+  const grids = (inputs.imageGridThw ?? []).map((g) => [g[0], g[1], g[2]] as const);
+  const vision = inputs.pixelValues && grids.length ? qwenVitForwardRef(w.vit, cfg.vision_config, inputs.pixelValues, grids) : null;
+  const imagePositions = inputs.inputIds.flatMap((id, i) => (id === cfg.image_token_id ? [i] : []));
+  const nFeatures = vision?.features.shape[0] ?? 0;
+  if (imagePositions.length !== nFeatures) throw new Error(`reference: Image features and image tokens do not match: tokens: ${imagePositions.length}, features ${nFeatures}`);
+  const rope = getRopeIndex(inputs.inputIds, grids, {
+    imageTokenId: cfg.image_token_id, visionStartTokenId: cfg.vision_start_token_id, spatialMergeSize: cfg.vision_config.spatial_merge_size,
+  });
+  return { vision, imagePositions, rope };
+}
+
+export function qwen2_5VLForwardRef(w: Qwen2_5VLRefWeights, cfg: Qwen2_5VLConfig, inputs: ModelInputs, opts: { block?: DecoderRefBlock } = {}): Qwen2_5VLRefResult {
+  const { vision, imagePositions, rope } = front(w, cfg, inputs);
+  const h = embeddings(w, inputs.inputIds, imagePositions, vision?.features ?? null);
+  const lm = decoderForwardRef(w.decoder, cfg.text_config, h, rope.positions, opts);
+  return { vision, lm, positions: rope.positions, ropeDelta: rope.ropeDelta };
 }
 
 /** argmax over a row (first maximum, as torch.argmax). */
@@ -57,7 +69,7 @@ function argmaxRow(x: HostTensor, row: number): number {
 /** Greedy tokens: argmax of the last logits row, appended and re-run at position (index + rope_delta), until a stop id. */
 export function qwen2_5VLGreedyRef(w: Qwen2_5VLRefWeights, cfg: Qwen2_5VLConfig, inputs: ModelInputs, opts: { maxNewTokens: number; stop: readonly number[] }): number[] {
   const first = qwen2_5VLForwardRef(w, cfg, inputs);
-  const plan = qwen2_5VLPlan(cfg, inputs);
+  const imagePositions = inputs.inputIds.flatMap((id, i) => (id === cfg.image_token_id ? [i] : []));
   const ids = [...inputs.inputIds];
   const pos = first.positions.map((r) => [...r]) as [number[], number[], number[]];
   const tokens: number[] = [];
@@ -70,7 +82,7 @@ export function qwen2_5VLGreedyRef(w: Qwen2_5VLRefWeights, cfg: Qwen2_5VLConfig,
     const p = ids.length + first.ropeDelta;
     ids.push(token);
     for (const r of pos) r.push(p);
-    const h = embeddings(w, ids, plan.imagePositions, first.vision?.features ?? null);
+    const h = embeddings(w, ids, imagePositions, first.vision?.features ?? null);
     logits = decoderForwardRef(w.decoder, cfg.text_config, h, pos).logits;
   }
   return tokens;

@@ -4,15 +4,17 @@
 // image frame. Attention is permutation-invariant within a set and every other step is row-wise, so this equals
 // HF's reorder → attend → argsort un-permute, and checks the GPU's window index independently.
 import type { Qwen2_5VisionConfig } from '../../io/config.ts';
-import { activationFromConfig } from '../../ops/activation.ts';
 import { activation, gatedActivation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
 import { visionRope2d } from '../../ops/ref/rope.ts';
-import type { GridThw } from '../qwen2_5_vl/windowIndex.ts';
 import type { Weights } from '../weights.ts';
+import { act2fn } from './act2fn.ts';
+
+/** image_grid_thw of one image: (frames, patch rows, patch cols). */
+export type GridThw = readonly [number, number, number];
 
 const EPS = 1e-6;
 const BLOCK_TENSORS = [
@@ -136,7 +138,7 @@ export function qwenVitForwardRef(
   const n = geo.raster.length;
   if (pixels.shape[0] !== n) throw new Error(`qwen vit reference: pixel_values has ${pixels.shape[0]} rows, image_grid_thw implies ${n}`);
   const positions = hostTensor([n, 2], geo.pos);
-  const act = activationFromConfig(cfg.hidden_act);
+  const act = act2fn(cfg.hidden_act, 'vision_config.hidden_act');
   const full = new Set(cfg.fullatt_block_indexes);
   // patch embed: Conv3d with kernel = stride = (T, P, P) on one patch = dot product with the flattened kernel
   let x = matmul(hostTensor(pixels.shape, pixels.data), w.patch);

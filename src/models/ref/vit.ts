@@ -2,15 +2,26 @@
 // the patch conv as the convolution sum over pixel_values, class token and positions, pre_layrnorm (CLIP), then
 // pre-LN encoder layers from the op references. Returns HF's hidden_states selection and every layer's output.
 import type { LlavaVisionConfig } from '../../io/config.ts';
-import { activationFromConfig } from '../../ops/activation.ts';
 import { activation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { attention } from '../../ops/ref/attention.ts';
 import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { layerNorm } from '../../ops/ref/norm.ts';
-import type { FeatureSelection, PixelValues } from '../vision/vit.ts';
 import type { Weights } from '../weights.ts';
+import { act2fn } from './act2fn.ts';
+
+/** pixel_values [tiles, C, S, S], float32 as the processor gives them. */
+export interface PixelValues {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/** Which of hidden_states = (embeddings, layer 0 out, …) to concatenate (indices ≥ 0), and whether to drop CLS. */
+export interface FeatureSelection {
+  hiddenStates: readonly number[];
+  dropCls: boolean;
+}
 
 export interface VitRefWeights {
   /** [hidden, C, p, p] */
@@ -93,7 +104,7 @@ export function vitLayerRef(l: Record<string, HostTensor>, cfg: LlavaVisionConfi
   const a = attention(hostTensor([n, heads, d], q.data), headsFirst(k, heads, d), headsFirst(v, heads, d), { kvLength: n, causal: false });
   const x1 = add(x, matmul(a, l['self_attn.out_proj.weight'], { bias: l['self_attn.out_proj.bias'] }));
   const h2 = layerNorm(x1, l['layer_norm2.weight'], l['layer_norm2.bias'], eps);
-  const f = activation(activationFromConfig(cfg.hidden_act), matmul(h2, l['mlp.fc1.weight'], { bias: l['mlp.fc1.bias'] }));
+  const f = activation(act2fn(cfg.hidden_act, 'vision_config.hidden_act'), matmul(h2, l['mlp.fc1.weight'], { bias: l['mlp.fc1.bias'] }));
   return add(x1, matmul(f, l['mlp.fc2.weight'], { bias: l['mlp.fc2.bias'] }));
 }
 
