@@ -27,7 +27,7 @@ import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { CosegReader, MSRC_CLASSES, MSRC_V2_LAYOUT, MSRC_VOID, type MsrcLabelLayout, MsrcLabelReader } from './datasets/msrc.ts';
 import { sweepEntries, sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
-import { syntheticSegmentationSet } from './synthetic.ts';
+import { syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
 import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
 
 /** One image of a co-segmentation set with its mask (1 fg, 0 bg, 255 void), row-major at the image's size. */

@@ -15,7 +15,7 @@ import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { SPAIR_CATEGORIES, type SpairCategory, SpairReader, type SpairSplit } from './datasets/spair.ts';
 import { sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
-import { syntheticCorrespondencePairs } from './synthetic.ts';
+import { syntheticCorrespondencePairs } from './synthetic/correspondencePairs.ts';
 import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
 
 export const PCK_ALPHA = 0.1;

@@ -23,7 +23,8 @@ import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { Pascal5iReader, pascal5iFoldClasses, type Pascal5iPairs, VOC_CLASSES, type VocLayout } from './datasets/pascal5i.ts';
 import { sweepEntries, sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
-import { imagesContaining, SeededRandom, syntheticSegmentationSet } from './synthetic.ts';
+import { SeededRandom } from './synthetic/seededRandom.ts';
+import { imagesContaining, syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
 import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
 
 /** One image of an episode with its binary mask for the episode class (1 fg, 0 bg, 255 void), row-major. */

@@ -9,7 +9,8 @@ import { msrcTask, syntheticCosegTask } from './coSegmentation.ts';
 import { spairTask, syntheticCorrespondenceTask } from './correspondence.ts';
 import { pascal5iTask, syntheticFewShotTask } from './fewShotSegmentation.ts';
 import type { ProbeTask } from './task.ts';
-import { imagenetSTask, refcocoTask, syntheticReferringTask, syntheticSemanticTask } from './textSegmentation.ts';
+import { refcocoTask, syntheticReferringTask } from './referringSegmentation.ts';
+import { imagenetSTask, syntheticSemanticTask } from './semanticSegmentation.ts';
 import { davisTask, syntheticVideoTask } from './videoPropagation.ts';
 
 export const TASK_NAMES = ['spair', 'davis', 'pascal5i', 'msrc', 'imagenet-s', 'refcoco', 'blink'] as const;

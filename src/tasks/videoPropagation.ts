@@ -27,7 +27,7 @@ import { DAVIS_VOID, type DavisFormat, DavisReader } from './datasets/davis.ts';
 import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
-import { syntheticVideo } from './synthetic.ts';
+import { syntheticVideo } from './synthetic/video.ts';
 import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
 
 /** A video with instance ground truth: 0 background, 1..n objects, 255 void. */

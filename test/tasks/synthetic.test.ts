@@ -5,7 +5,12 @@ import type { RgbImage } from '../../src/io/rgbImage.ts';
 import { DavisAccumulator } from '../../src/probe/metrics/davis.ts';
 import type { LabelMap } from '../../src/probe/metrics/iou.ts';
 import { PckAccumulator } from '../../src/probe/metrics/pck.ts';
-import { applyAffine, imagesContaining, placeShape, type Rgb, shapeContains, similarity, syntheticCorrespondencePairs, syntheticSegmentationSet, syntheticVideo } from '../../src/tasks/synthetic.ts';
+import { applyAffine, similarity } from '../../src/tasks/synthetic/affine.ts';
+import { syntheticCorrespondencePairs } from '../../src/tasks/synthetic/correspondencePairs.ts';
+import { imagesContaining, syntheticSegmentationSet } from '../../src/tasks/synthetic/segmentationSet.ts';
+import { placeShape, shapeContains } from '../../src/tasks/synthetic/shape.ts';
+import type { Rgb } from '../../src/tasks/synthetic/texture.ts';
+import { syntheticVideo } from '../../src/tasks/synthetic/video.ts';
 import { assert, assertEquals, assertThrows } from '../gpu/assert.ts';
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
