@@ -3,6 +3,8 @@
 // with θ_i = pos_{axis(i)}[s] · inv_freq[i], the product in f32 as HF computes `freqs`. One kernel serves:
 //   1D RoPE (one position stream), Qwen2.5-VL M-RoPE (three streams t/h/w chosen by mrope_section),
 //   Qwen2.5-VL vision 2D RoPE (row/col streams). inv_freq [d/2] is computed on the host (see src/ops/rope.ts).
+// `to_cache` writes the rotated rows straight into a KV cache [H][capacity][d] at positions start.. (RoPE then
+// kv_write in one dispatch).
 struct Params {
   seq: u32,
   heads: u32,
@@ -12,6 +14,8 @@ struct Params {
   pos_axis_stride: u32,
   pos_seq_stride: u32,
   row_stride: u32,    // invocations per grid row
+  capacity: u32,      // to_cache: the cache's positions per head ([H][capacity][d])
+  start: u32,         // to_cache: cache position of row 0
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -84,4 +88,23 @@ fn in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
   let x2 = xio[b];
   xio[a] = x1 * p.cs.x - x2 * p.cs.y;
   xio[b] = x2 * p.cs.x + x1 * p.cs.y;
+}
+
+// x [S, H, d] rotated into cache[h, start + s, :]
+@compute @workgroup_size(64)
+fn to_cache(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let g = gid.x + gid.y * params.row_stride;
+  if (g >= params.seq * params.heads * params.half) { return; }
+  let p = pair(g);
+  let a = p.a;
+  let b = a + params.half;
+  let x1 = x[a];
+  let x2 = x[b];
+  let d = 2u * params.half;
+  let sh = a / d;
+  let s = sh / params.heads;
+  let h = sh % params.heads;
+  let at = (h * params.capacity + params.start + s) * d + a % d;
+  out[at] = x1 * p.cs.x - x2 * p.cs.y;
+  out[at + params.half] = x2 * p.cs.x + x1 * p.cs.y;
 }

@@ -23,22 +23,50 @@ export function ropeInvFreq(dim: number, theta: number): Float32Array {
 
 interface RopeLayout { invFreq: Float32Array; sec0: number; sec1: number; axisStride: number; seqStride: number }
 
-function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>): Tensor<'f32'> {
+/** Write the rotated rows into a KV cache [heads, capacity, d] at positions start.. instead of a tensor like x. */
+export interface RopeIntoCache {
+  cache: Tensor<'f32'>;
+  start: number;
+}
+
+/** inv_freq tensors per device, by (d, theta, form): uploaded once, not per dispatch. */
+const invFreqs = new WeakMap<Stage['gpu'], Map<string, Tensor<'f32'>>>();
+
+function invFreqTensor(stage: Stage, op: string, values: Float32Array): Tensor<'f32'> {
+  let byKey = invFreqs.get(stage.gpu);
+  if (!byKey) invFreqs.set(stage.gpu, byKey = new Map());
+  const key = `${op}:${Array.from(values).join(',')}`;
+  let t = byKey.get(key);
+  if (!t) byKey.set(key, t = Tensor.from(stage.gpu, 'f32', [values.length], values, `${op} inv_freq`));
+  return t;
+}
+
+function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>, into?: RopeIntoCache): Tensor<'f32'> {
   const [seq, heads, d] = x.shape;
-  const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
-  expectShape(op, 'out', y, x.shape);
   const half = d / 2;
-  const inv = Tensor.from(stage.gpu, 'f32', [half], layout.invFreq, `${op} inv_freq`);
+  let capacity = 0, start = 0;
+  if (into) {
+    if (out) throw new OpArgumentError(op, 'give either out or a cache to write into, not both');
+    expectDType(op, 'cache', into.cache, ['f32']);
+    expectRank(op, 'cache', into.cache, [3]);
+    const [ch, cap, cd] = into.cache.shape;
+    if (ch !== heads || cd !== d) throw new OpArgumentError(op, `cache (${into.cache.label}) [${into.cache.shape.join(', ')}] does not hold ${heads} heads × ${d} like x (${x.label})`);
+    if (!Number.isInteger(into.start) || into.start < 0 || into.start + seq > cap) throw new OpArgumentError(op, `positions ${into.start}..${into.start + seq - 1} are outside cache ${into.cache.label} of capacity ${cap}`);
+    capacity = cap;
+    start = into.start;
+  }
+  const y = into?.cache ?? out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
+  if (!into) expectShape(op, 'out', y, x.shape);
+  const inv = invFreqTensor(stage, op, layout.invFreq);
   const inPlace = y === x;
-  const kernel = stage.gpu.kernels.get('rope', inPlace ? 'in_place' : 'main');
+  const kernel = stage.gpu.kernels.get('rope', into ? 'to_cache' : inPlace ? 'in_place' : 'main');
   const { workgroups, rowStride } = grid1d(seq * heads * half, 64);
   stage.dispatch(kernel, {
-    label: `${op} [${seq}×${heads}×${d}]${inPlace ? ' in place' : ''}`,
+    label: `${op} [${seq}×${heads}×${d}]${inPlace ? ' in place' : ''}${into ? ` into ${into.cache.label} at ${start}` : ''}`,
     bindings: { positions: positions.buffer(op), inv_freq: inv.buffer(op), ...(inPlace ? { xio: x.buffer(op) } : { x: x.buffer(op), out: y.buffer(op) }) },
-    uniforms: { seq, heads, half, sec0: layout.sec0, sec1: layout.sec1, pos_axis_stride: layout.axisStride, pos_seq_stride: layout.seqStride, row_stride: rowStride },
+    uniforms: { seq, heads, half, sec0: layout.sec0, sec1: layout.sec1, pos_axis_stride: layout.axisStride, pos_seq_stride: layout.seqStride, row_stride: rowStride, capacity, start },
     workgroups,
   });
-  stage.onDone(() => inv.dispose());
   return y;
 }
 
@@ -51,21 +79,21 @@ function checkX(op: string, x: Tensor<'f32'>, positions: Tensor): void {
 }
 
 /** 1D RoPE: x [S, heads, d], positions [S]. `out` may be `x` (in place). */
-export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'> }): Tensor<'f32'> {
+export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32'> {
   checkX('rope', x, positions);
   const [s, , d] = x.shape;
   if (positions.numel !== s) throw new OpArgumentError('rope', `positions (${positions.label}) has ${positions.numel} entries for ${s} rows`);
-  return applyRope('rope', stage, x, positions, { invFreq: ropeInvFreq(d, opts.theta), sec0: d / 2, sec1: 0, axisStride: 0, seqStride: 1 }, opts.out);
+  return applyRope('rope', stage, x, positions, { invFreq: ropeInvFreq(d, opts.theta), sec0: d / 2, sec1: 0, axisStride: 0, seqStride: 1 }, opts.out, opts.into);
 }
 
 /** Qwen2.5-VL M-RoPE: x [S, heads, d], positions [3, S], mropeSection summing to d/2. */
-export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'> }): Tensor<'f32'> {
+export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32'> {
   checkX('mrope', x, positions);
   const [s, , d] = x.shape;
   expectShape('mrope', 'positions', positions, [3, s]);
   const [a, b, c] = opts.mropeSection;
   if (a + b + c !== d / 2) throw new OpArgumentError('mrope', `mrope_section [${a}, ${b}, ${c}] sums to ${a + b + c}, head_dim/2 is ${d / 2}`);
-  return applyRope('mrope', stage, x, positions, { invFreq: ropeInvFreq(d, opts.theta), sec0: a, sec1: b, axisStride: s, seqStride: 1 }, opts.out);
+  return applyRope('mrope', stage, x, positions, { invFreq: ropeInvFreq(d, opts.theta), sec0: a, sec1: b, axisStride: s, seqStride: 1 }, opts.out, opts.into);
 }
 
 /** Qwen2.5-VL vision 2D RoPE: x [N, heads, d], positions [N, 2] (row, col) in patch units. */

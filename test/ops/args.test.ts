@@ -56,6 +56,9 @@ Deno.test({ name: 'norms, rope, activations: mismatched widths and dtypes', ...o
   await rejects('ln bias', (s) => layerNorm(s, f32([3, 8]), f32([8]), f32([9], 'b'), 1e-5), /bias \(b\) has 9 values/);
   await rejects('rope odd', (s) => rope(s, f32([3, 2, 7], 'x'), u32([3]), { theta: 1e4 }), /head_dim must be even .* has 7/);
   await rejects('rope positions', (s) => rope(s, f32([3, 2, 8]), u32([4], 'pos'), { theta: 1e4 }), /positions \(pos\) has 4 entries for 3 rows/);
+  await rejects('rope into cache heads', (s) => rope(s, f32([3, 2, 8]), u32([3]), { theta: 1e4, into: { cache: f32([3, 10, 8], 'cache'), start: 0 } }), /cache \(cache\) \[3, 10, 8\] does not hold 2 heads × 8/);
+  await rejects('rope into cache range', (s) => rope(s, f32([3, 2, 8]), u32([3]), { theta: 1e4, into: { cache: f32([2, 10, 8], 'cache'), start: 8 } }), /positions 8\.\.10 are outside cache cache of capacity 10/);
+  await rejects('rope out and cache', (s) => rope(s, f32([3, 2, 8]), u32([3]), { theta: 1e4, out: f32([3, 2, 8]), into: { cache: f32([2, 10, 8]), start: 0 } }), /either out or a cache/);
   await rejects('mrope section', (s) => mrope(s, f32([3, 2, 8]), u32([3, 3]), { theta: 1e6, mropeSection: [1, 1, 1] }), /mrope_section \[1, 1, 1\] sums to 3, head_dim\/2 is 4/);
   await rejects('rope2d positions', (s) => visionRope2d(s, f32([3, 2, 8]), u32([2, 3], 'pos')), /positions \(pos\) must have shape \[3, 2\]/);
   await rejects('gated shapes', (s) => gatedActivation(s, 'silu', f32([3, 8], 'g'), f32([3, 7], 'u')), /up \(u\) must have shape \[3, 8\]/);

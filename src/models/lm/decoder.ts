@@ -4,6 +4,7 @@
 //   x = RMSNorm(h); q, k, v = x·Wᵀ (+b); RoPE / M-RoPE on q, k; cache[l] ← (k, v) at `start`;
 //   h += o_proj(attention(q, cache, causal, GQA, blocking)); h += down(silu(gate(RMSNorm(h))) ⊙ up(·)), with gate_proj
 //   and up_proj stacked into one [2I, H] projection at load (one matmul and the fused activation).
+import { OpArgumentError } from '../../gpu/errors.ts';
 import type { Gpu } from '../../gpu/device.ts';
 import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
@@ -15,7 +16,7 @@ import { embedding } from '../../ops/embedding.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
 import { rmsNorm } from '../../ops/norm.ts';
-import { mrope, rope as rope1d } from '../../ops/rope.ts';
+import { mrope, rope as rope1d, type RopeIntoCache } from '../../ops/rope.ts';
 import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
 import { KvCache } from '../../capture/kvCache.ts';
@@ -106,7 +107,7 @@ type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'down';
 function layerActivations(c: TextConfig) {
   const H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
   // h: residual stream (in place across layers); hAttn: h after attention; proj: o_proj / down_proj output
-  return { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
+  return { h: H, hAttn: H, xn: H, q: qw, k: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
 }
 type LayerActivation = keyof ReturnType<typeof layerActivations>;
 
@@ -208,6 +209,9 @@ export class Decoder {
   /** A KV cache sized for this decoder. */
   newCache(capacity: number): KvCache {
     const c = this.config;
+    if (capacity > c.max_position_embeddings) {
+      throw new OpArgumentError('KV cache', `the sequence needs ${capacity} positions (prompt, image tokens and any new tokens), more than the model's context of text_config.max_position_embeddings = ${c.max_position_embeddings}; shorten the prompt or use fewer or smaller images`);
+    }
     return KvCache.create(this.gpu, c.num_hidden_layers, c.num_key_value_heads, capacity, c.head_dim);
   }
 
@@ -309,25 +313,26 @@ export class Decoder {
     const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
     const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
     const act = activationFromConfig(cfg.hidden_act);
-    const rope = (stage: Stage, x: Tensor<'f32'>, out: Tensor<'f32'>) =>
-      cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, out }) : rope1d(stage, x, posT, { theta: cfg.rope_theta, out });
-    const q3 = s.q.reshape([seq, heads, d]), kRot3 = s.kRot.reshape([seq, kvHeads, d]);
+    // RoPE / M-RoPE into `out`, or into a KV cache at `start`
+    const rope = (stage: Stage, x: Tensor<'f32'>, to: { out?: Tensor<'f32'>; into?: RopeIntoCache }) =>
+      cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, ...to }) : rope1d(stage, x, posT, { theta: cfg.rope_theta, ...to });
+    const q3 = s.q.reshape([seq, heads, d]);
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
       const w = this.layers[l], h = s.h;
       // a kept tap is written in place of the shared buffer
       const k = opts.keep?.get(`lm.layers.${l}.attn.k_pre_rope`) ?? s.k;
       const hidden = opts.keep?.get(`lm.layers.${l}.out`);
       await Stage.run(gpu, `decoder layer ${l}`, (st) => {
-        // attention: x̂ = RMSNorm(h); q, k, v = x̂·Wᵀ + b; RoPE on q (in place) and k
+        // attention: x̂ = RMSNorm(h); q, k, v = x̂·Wᵀ + b
         rmsNorm(st, h, w.inputNorm, eps, s.xn);
         matmul(st, s.xn, w.q, { bias: w.qBias, out: s.q });
         matmul(st, s.xn, w.k, { bias: w.kBias, out: k });
         matmul(st, s.xn, w.v, { bias: w.vBias, out: s.v });
-        rope(st, q3, q3);
-        rope(st, k.reshape([seq, kvHeads, d]), kRot3);
-        // save key, value at positions start.. to the cache (HF layout [kv_head][pos][d]); attend over 0..start+S−1
-        kvWrite(st, s.kRot, cache.keys[l], start);
+        // RoPE on q (in place); save RoPE(k) and v at positions start.. of the cache (HF layout [kv_head][pos][d])
+        rope(st, q3, { out: q3 });
+        rope(st, k.reshape([seq, kvHeads, d]), { into: { cache: cache.keys[l], start } });
         kvWrite(st, s.v, cache.values[l], start);
+        // attend over keys 0..start+S−1
         attention(st, q3, cache.keys[l], cache.values[l], { kvLength, qStart: start, causal: true, block: block && blocksLayer(opts.block, l) ? block : undefined, out: s.attn });
         // h' = h + o_proj(attn)
         matmul(st, s.attn, w.o, { bias: w.oBias, out: s.proj });

@@ -3,6 +3,7 @@
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { kvWrite as kvWriteRef } from '../../../src/ops/ref/kvWrite.ts';
 import { mrope as mropeRef, rope as ropeRef, visionRope2d as rope2dRef } from '../../../src/ops/ref/rope.ts';
 import { mrope, rope, visionRope2d } from '../../../src/ops/rope.ts';
 import type { OpCase } from '../opCase.ts';
@@ -49,3 +50,34 @@ export const cases: OpCase[] = list.map((c) => ({
     return { got, want: want.data };
   },
 }));
+
+// RoPE written straight into a KV cache [H, capacity, d] at `start` (the decoder's rope + kv_write in one
+// dispatch): the reference is RoPE, then kvWrite, over a cache holding other values (untouched rows must stay)
+const intoCache: { form: 'rope' | 'mrope'; s: number; h: number; d: number; cap: number; start: number; section?: [number, number, number] }[] = [
+  { form: 'rope', s: 7, h: 2, d: 24, cap: 20, start: 3 },
+  { form: 'rope', s: 1, h: 4, d: 128, cap: 1000, start: 999 },
+  { form: 'mrope', s: 13, h: 3, d: 24, cap: 40, start: 27, section: [2, 5, 5] },
+];
+cases.push(...intoCache.map((c): OpCase => ({
+  op: 'rope',
+  name: `${c.form} into cache [${c.h}×${c.cap}×${c.d}] S=${c.s} at ${c.start}${c.section ? ` section ${c.section.join(',')}` : ''}`,
+  tol,
+  async run(gpu, rng) {
+    const xv = rng.normals(c.s * c.h * c.d).map(Math.fround);
+    const cacheV = rng.normals(c.h * c.cap * c.d).map(Math.fround);
+    const nPos = c.form === 'rope' ? c.s : 3 * c.s;
+    const pv = Array.from({ length: nPos }, () => rng.int(0, 4000));
+    const posShape = c.form === 'rope' ? [c.s] : [3, c.s];
+    const x = Tensor.from(gpu, 'f32', [c.s, c.h, c.d], xv, 'k');
+    const pos = Tensor.from(gpu, 'i32', posShape, pv, 'positions');
+    const cache = Tensor.from(gpu, 'f32', [c.h, c.cap, c.d], cacheV, 'cache');
+    await Stage.run(gpu, `test ${c.form} into cache`, (st) => c.form === 'rope'
+      ? rope(st, x, pos, { theta: 1e6, into: { cache, start: c.start } })
+      : mrope(st, x, pos, { theta: 1e6, mropeSection: c.section!, into: { cache, start: c.start } }));
+    const got = await cache.read();
+    [x, pos, cache].forEach((t) => t.dispose());
+    const hx = hostTensor([c.s, c.h, c.d], xv), hp = hostTensor(posShape, pv);
+    const rotated = c.form === 'rope' ? ropeRef(hx, hp, { theta: 1e6 }) : mropeRef(hx, hp, { theta: 1e6, mropeSection: c.section! });
+    return { got, want: kvWriteRef(rotated, hostTensor([c.h, c.cap, c.d], cacheV), c.start).data };
+  },
+})));
