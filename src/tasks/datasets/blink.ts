@@ -7,8 +7,7 @@
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
   type DatasetReader, DatasetError, FieldReader, type FileTree, type ImageCodec, joinPath, parquetColumns,
-  readParquetRows,
-} from './dataset.ts';
+  readParquetRows, expectLayout } from './dataset.ts';
 
 export const BLINK_SUBTASKS = [
   'Art_Style', 'Counting', 'Forensic_Detection', 'Functional_Correspondence', 'IQ_Test', 'Jigsaw',
@@ -74,6 +73,7 @@ export class BlinkReader implements DatasetReader<BlinkQuestion> {
   }
 
   async ids(): Promise<readonly string[]> {
+    if (!this.options.file) await expectLayout(this.files, 'BLINK', [this.options.subtask], '<Subtask>/<split>-00000-of-00001.parquet per subtask (the HF BLINK-Benchmark copy), e.g. Art_Style/val-00000-of-00001.parquet');
     return (await this.load()).ids;
   }
 

@@ -53,6 +53,24 @@ export class DatasetError extends Error {
   }
 }
 
+/**
+ * A folder of the wrong layout is named with what it holds and what the dataset needs: checked before the first
+ * listing, so `--data` pointed one level too high or at another dataset says so instead of "X: missing".
+ */
+export async function expectLayout(files: FileTree, dataset: string, needed: readonly string[], layout: string): Promise<void> {
+  const missing: string[] = [];
+  for (const p of needed) if (!(await files.exists(p))) missing.push(p);
+  if (!missing.length) return;
+  let holds: string[] = [];
+  try {
+    holds = await files.list('');
+  } catch {
+    // an unreadable or absent root: "holds nothing"
+  }
+  const shown = holds.length ? `${holds.slice(0, 12).join(', ')}${holds.length > 12 ? `, … (${holds.length} entries)` : ''}` : 'nothing (missing or empty)';
+  throw new DatasetError(files.root, `not a ${dataset} folder: no ${missing.join(', ')}; ${dataset} is laid out as ${layout}; this folder holds ${shown}`);
+}
+
 /** Join a root and relative parts with '/'. */
 export function joinPath(...parts: string[]): string {
   return parts.filter((p) => p.length > 0).join('/').replace(/\/+/g, '/');

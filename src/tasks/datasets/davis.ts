@@ -8,8 +8,7 @@
 
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
-  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines,
-} from './dataset.ts';
+  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines, expectLayout } from './dataset.ts';
 
 export const DAVIS_VOID = 255;
 
@@ -56,6 +55,7 @@ export class DavisReader implements DatasetReader<DavisSequence> {
 
   async ids(): Promise<readonly string[]> {
     const { split, format } = this.options;
+    await expectLayout(this.files, 'DAVIS', ['JPEGImages', 'Annotations'], 'JPEGImages/480p/<sequence>/<frame>.jpg, Annotations/480p/<sequence>/<frame>.png, ImageSets/2017/<split>.txt (2016: ImageSets/480p/<split>.txt)');
     if (split === undefined) return await this.files.list(`JPEGImages/${this.res}`);
     if (format === '2017') return await readLines(this.files, `ImageSets/2017/${split}.txt`);
     // 2016 lists name frames; the sequences are the distinct folder names, in order of appearance.

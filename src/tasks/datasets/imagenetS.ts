@@ -7,8 +7,7 @@
 
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
-  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines,
-} from './dataset.ts';
+  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines, expectLayout } from './dataset.ts';
 
 export const IMAGENET_S_IGNORE = 1000;
 export const IMAGENET_S_BACKGROUND = 0;
@@ -70,6 +69,7 @@ export class ImagenetSReader implements DatasetReader<ImagenetSSample> {
   }
 
   async ids(): Promise<readonly string[]> {
+    await expectLayout(this.files, 'ImageNet-S', ['validation', 'validation-segmentation'], 'validation/<wnid>/<name>.JPEG, validation-segmentation/<wnid>/<name>.png — point --data at ImageNetS50 (or 300, 919)');
     if (this.options.namesFile) {
       const path = joinPath(this.files.root, this.options.namesFile);
       return (await readLines(this.files, this.options.namesFile)).map((line, i) => {

@@ -64,6 +64,9 @@ export class CosegReader implements DatasetReader<CosegSet> {
       if (IMAGE_EXT.test(e) || e.startsWith('.')) continue;
       if (await this.files.exists(`${e}/${this.options.maskDir ?? 'GroundTruth'}`)) out.push(e);
     }
+    if (!out.length) {
+      throw new DatasetError(this.files.root, `not an MSRC co-segmentation folder: no <set>/${this.options.maskDir ?? 'GroundTruth'}/ inside; the layout is <set>/<image>.{bmp,jpg,png} with <set>/${this.options.maskDir ?? 'GroundTruth'}/<image>.{bmp,png} masks, one folder per image set`);
+    }
     return out;
   }
 

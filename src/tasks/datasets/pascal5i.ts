@@ -10,8 +10,7 @@
 
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
-  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines, seededRandom,
-} from './dataset.ts';
+  type DatasetReader, DatasetError, type FileTree, type ImageCodec, joinPath, readLines, seededRandom, expectLayout } from './dataset.ts';
 
 /** VOC class names by id (0 = background). */
 export const VOC_CLASSES = [
@@ -190,6 +189,7 @@ export class Pascal5iReader implements DatasetReader<Pascal5iEpisode> {
   }
 
   async ids(): Promise<readonly string[]> {
+    await expectLayout(this.files, 'PASCAL VOC 2012 (Pascal-5i)', ['JPEGImages', 'ImageSets'], 'JPEGImages/<id>.jpg, SegmentationClassAug/<id>.png (or SegmentationClass/), ImageSets/Segmentation/{train,val}.txt — point --data at VOCdevkit/VOC2012');
     await this.pairs();
     return Array.from({ length: this.episodes }, (_, i) => String(i));
   }

@@ -12,8 +12,7 @@
 import { Parser } from 'pickleparser';
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
-  type DatasetReader, DatasetError, FieldReader, type FileTree, type ImageCodec, joinPath, readJson, readParquetRows,
-} from './dataset.ts';
+  type DatasetReader, DatasetError, FieldReader, type FileTree, type ImageCodec, joinPath, readJson, readParquetRows, expectLayout } from './dataset.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // COCO run-length masks
@@ -336,6 +335,7 @@ export class RefcocoReader extends RefSamples {
 
   private load() {
     return this.loaded ??= (async () => {
+      await expectLayout(this.files, 'RefCOCO (refer layout)', [this.dir()], `${this.dir()}/refs(<splitBy>).p, ${this.dir()}/instances.json, images/mscoco/images/train2014/<file>.jpg (or the jxu124 parquet copy: data/<split>-*.parquet)`);
       const refsRel = `${this.dir()}/refs(${this.options.splitBy ?? 'unc'}).p`;
       const refsPath = joinPath(this.files.root, refsRel);
       let list: unknown;

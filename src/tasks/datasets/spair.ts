@@ -8,8 +8,7 @@
 
 import type { RgbImage } from '../../io/rgbImage.ts';
 import {
-  type DatasetReader, DatasetError, FieldReader, type FileTree, type ImageCodec, joinPath, readJson, readLines,
-} from './dataset.ts';
+  type DatasetReader, DatasetError, FieldReader, type FileTree, type ImageCodec, joinPath, readJson, readLines, expectLayout } from './dataset.ts';
 
 export const SPAIR_CATEGORIES = [
   'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'dog', 'horse',
@@ -77,6 +76,7 @@ export class SpairReader implements DatasetReader<SpairPair> {
 
   async ids(): Promise<readonly string[]> {
     const { split, layout } = this.options;
+    await expectLayout(this.files, 'SPair-71k', ['PairAnnotation', 'JPEGImages'], 'PairAnnotation/<split>/<pair>.json, JPEGImages/<category>/<image>.jpg, ImageAnnotation/, Layout/');
     if (layout) return await readLines(this.files, `Layout/${layout}/${split}.txt`);
     const dir = `PairAnnotation/${split}`;
     return (await this.files.list(dir)).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
