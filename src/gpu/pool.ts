@@ -9,13 +9,22 @@ export class BufferPool {
   liveBytes = 0;
   /** The high-water mark of liveBytes. */
   peakBytes = 0;
+  /** Bytes of every buffer the pool has created and not destroyed: live ones and free ones kept for reuse. */
+  heldBytes = 0;
+  /** The high-water mark of heldBytes (what the device actually holds for tensors). */
+  peakHeldBytes = 0;
 
   constructor(private device: GPUDevice) {}
 
   acquire(size: number, label: string): GPUBuffer {
     const bytes = Math.max(4, Math.ceil(size / 4) * 4);
     const list = this.free.get(bytes);
-    const buf = list?.pop() ?? this.device.createBuffer({ size: bytes, usage: USAGE, label });
+    let buf = list?.pop();
+    if (!buf) {
+      buf = this.device.createBuffer({ size: bytes, usage: USAGE, label });
+      this.heldBytes += bytes;
+      this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
+    }
     this.liveBytes += bytes;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     return buf;
@@ -31,11 +40,12 @@ export class BufferPool {
   /** Start a new high-water mark from the bytes live now (benchmarks: peak of one phase). */
   resetPeak(): void {
     this.peakBytes = this.liveBytes;
+    this.peakHeldBytes = this.heldBytes;
   }
 
   /** Destroy every pooled (unused) buffer. */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list) (this.heldBytes -= b.size, b.destroy());
     this.free.clear();
   }
 }

@@ -229,6 +229,8 @@ export class QwenVisionTower {
       throw e;
     } finally {
       for (const t of own) t.dispose();
+      // the tower runs once per image: its run state goes back to the pool (reused by the next image) for the LM
+      this.state.dispose();
     }
   }
 

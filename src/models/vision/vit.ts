@@ -247,6 +247,8 @@ export class VisionTower {
     } finally {
       patches.dispose();
       segments.dispose();
+      // the tower runs once per image: its run state goes back to the pool (reused by the next image) for the LM
+      this.state.dispose();
     }
   }
 
