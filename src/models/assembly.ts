@@ -9,6 +9,7 @@ import { decodeBlock, prefixSpan } from '../capture/interventions.ts';
 import type { SequenceSpans } from '../capture/spans.ts';
 import { planTaps, type TapName, type TapPlan } from '../capture/taps.ts';
 import type { Gpu } from '../gpu/device.ts';
+import type { HostTensor } from '../gpu/hostTensor.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { buildPrompt, type PromptModelType } from '../io/chatTemplate.ts';
 import type { ModelConfig } from '../io/config.ts';
@@ -33,7 +34,7 @@ export interface SequencePlan {
 
 /** What the processor made of the request's images. */
 export interface ProcessedImages {
-  pixelValues: { shape: readonly number[]; data: Float32Array }[];
+  pixelValues: HostTensor<Float32Array>[];
   /** LM tokens each image's placeholder expands to. */
   tokens: number[];
   /** (height, width) of each original image. */

@@ -2,6 +2,7 @@
 // pixel_values + image_sizes / image_grid_thw) and the prompt-level prefill, both returning the KV cache, the
 // sequence spans (which positions hold which image token) and the requested taps; greedy generation from the cache.
 import type { Gpu } from '../gpu/device.ts';
+import type { HostTensor } from '../gpu/hostTensor.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
@@ -15,7 +16,7 @@ import type { TapName } from '../capture/taps.ts';
 export interface ModelInputs {
   inputIds: readonly number[];
   /** LLaVA: [tiles, 3, S, S] (batch axis dropped); Qwen2.5-VL: [rows, 1176]. */
-  pixelValues?: { shape: readonly number[]; data: Float32Array };
+  pixelValues?: HostTensor<Float32Array>;
   /** LLaVA: (height, width) of each original image. */
   imageSizes?: readonly (readonly [number, number])[];
   /** Qwen2.5-VL: (t, h, w) patch grid per image. */

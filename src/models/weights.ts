@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { decode, type DType } from '../gpu/dtype.ts';
 import { shapeString, Tensor } from '../gpu/tensor.ts';
 import { type Checkpoint, expectLoadable, SafetensorsError } from '../io/safetensors.ts';
-import { type HostTensor, hostTensor } from '../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../gpu/hostTensor.ts';
 
 export interface LoadProgress {
   /** Bytes read so far, and all the checkpoint's tensor bytes (an upper bound on what the model reads). */

@@ -23,7 +23,7 @@ import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { Weights } from '../../src/models/weights.ts';
 import { activation } from '../../src/ops/ref/activation.ts';
-import { type HostTensor, hostTensor } from '../../src/ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../src/gpu/hostTensor.ts';
 import { matmul } from '../../src/ops/ref/matmul.ts';
 import { rmsNorm } from '../../src/ops/ref/norm.ts';
 import { rope } from '../../src/ops/ref/rope.ts';

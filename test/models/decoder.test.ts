@@ -9,7 +9,7 @@ import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { parseConfig, type Qwen2_5VLConfig, type TextConfig } from '../../src/io/config.ts';
 import { openCheckpoint } from '../../src/io/safetensors.ts';
-import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../src/gpu/hostTensor.ts';
 import { Decoder, type DecoderNames } from '../../src/models/lm/decoder.ts';
 import { greedyDecode } from '../../src/models/lm/greedy.ts';
 import type { AttentionBlockSpec } from '../../src/capture/interventions.ts';

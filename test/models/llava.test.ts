@@ -13,7 +13,7 @@ import type { RgbImage } from '../../src/io/rgbImage.ts';
 import { checkpointLocation, openCheckpoint, readText } from '../../src/io/safetensors.ts';
 import { Tokenizer } from '../../src/io/tokenizer.ts';
 import { buildPrompt } from '../../src/io/chatTemplate.ts';
-import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../src/gpu/hostTensor.ts';
 import { loadLlava, llavaPackingSpec } from '../../src/models/llava.ts';
 import { imagePackings } from '../../src/models/llava/packing.ts';
 import type { ForwardResult, ModelInputs } from '../../src/models/model.ts';

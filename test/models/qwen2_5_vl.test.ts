@@ -9,7 +9,7 @@ import { acquireGpu } from '../../src/gpu/device.ts';
 import { checkpointLocation, openCheckpoint } from '../../src/io/safetensors.ts';
 import { Tokenizer } from '../../src/io/tokenizer.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
-import type { HostTensor } from '../../src/ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../src/gpu/hostTensor.ts';
 import type { ModelInputs } from '../../src/models/model.ts';
 import { parsePreprocessorConfig, type QwenImageProcessorConfig } from '../../src/models/processor/preprocessorConfig.ts';
 import { qwenPreprocess } from '../../src/models/processor/qwenImageProcessor.ts';

@@ -3,7 +3,7 @@
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Stage } from '../../src/gpu/stage.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { hostTensor } from '../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../src/gpu/hostTensor.ts';
 import { keyConsistency } from '../../src/probe/keyConsistency.ts';
 import { keyConsistency as keyConsistencyRef } from '../../src/probe/ref/keyConsistency.ts';
 import { assert } from '../gpu/assert.ts';

@@ -1,5 +1,6 @@
 // Bad input to the tasks, each a clear error listing what is accepted: a dataset folder of the wrong layout (every
 // task), an unknown task, tap or layer, an image of zero size, a prompt longer than the model's context.
+import type { TapName } from '../../src/capture/taps.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { OpArgumentError } from '../../src/gpu/errors.ts';
 import { loadModel } from '../../src/models/registry.ts';
@@ -53,7 +54,7 @@ Deno.test({ name: 'an image of zero size, a tap the model lacks, a prompt longer
   const req = { images: [testPicture(40, 52, 1)], prompt: 'What is this?', taps: [], logits: 'last' as const };
   await assertRejects(() => model.prefill({ ...req, images: [{ width: 0, height: 0, data: new Uint8Array(0), source: 'empty.png' }] }), /empty\.png: image of size 0×0 \(width×height\); images must be at least 1×1/, 'zero-size image');
   await assertRejects(() => model.prefill({ ...req, taps: ['lm.layers.7.attn.v'] }), /LM layer 7 does not exist \(.*0\.\.1\)/, 'layer the model lacks');
-  await assertRejects(() => model.prefill({ ...req, taps: ['lm.bogus'] }), /unknown tap "lm\.bogus": known taps are .*lm\.layers\.\{i\}\.attn\.v/, 'unknown tap');
+  await assertRejects(() => model.prefill({ ...req, taps: ['lm.bogus' as TapName] }), /unknown tap "lm\.bogus": known taps are .*lm\.layers\.\{i\}\.attn\.v/, 'unknown tap');
   const e = await assertRejects(() => model.prefill(req), /KV cache: the sequence needs \d+ positions \(prompt, image tokens and any new tokens\), more than the model's context of text_config\.max_position_embeddings = 64/, 'prompt + image longer than the context');
   assert(e instanceof OpArgumentError, `typed: ${e.name}`);
   model.dispose();

@@ -6,7 +6,7 @@ import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { hostTensor } from '../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../src/gpu/hostTensor.ts';
 import { loadLlava } from '../../src/models/llava.ts';
 import { writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { DavisAccumulator } from '../../src/probe/metrics/davis.ts';

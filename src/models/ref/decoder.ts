@@ -7,7 +7,7 @@ import { gatedActivation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { attention, type AttentionRefOptions } from '../../ops/ref/attention.ts';
 import { embedding } from '../../ops/ref/embedding.ts';
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
 import { mrope, rope } from '../../ops/ref/rope.ts';

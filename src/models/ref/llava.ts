@@ -4,7 +4,7 @@
 // newline after each row), scatter over the image token ids, then the decoder reference. For tiny checkpoints.
 import type { LlavaNextConfig, LlavaOnevisionConfig } from '../../io/config.ts';
 import { activation } from '../../ops/ref/activation.ts';
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { interpolateBilinear } from '../../ops/ref/interpolate.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import type { ModelInputs } from '../model.ts';

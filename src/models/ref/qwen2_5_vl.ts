@@ -3,7 +3,7 @@
 // decoder reference at get_rope_index's 3D positions; and greedy decoding by re-running the full sequence with
 // each new token at position (cache index + rope_delta) on all three axes.
 import type { Qwen2_5VLConfig } from '../../io/config.ts';
-import type { HostTensor } from '../../ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import type { ModelInputs } from '../model.ts';
 import type { Weights } from '../weights.ts';
 import { type DecoderRefBlock, type DecoderRefResult, type DecoderRefWeights, decoderForwardRef, embedRef, loadDecoderRef } from './decoder.ts';

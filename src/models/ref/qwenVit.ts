@@ -6,7 +6,7 @@
 import type { Qwen2_5VisionConfig } from '../../io/config.ts';
 import { activation, gatedActivation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
 import { visionRope2d } from '../../ops/ref/rope.ts';

@@ -5,7 +5,7 @@ import type { LlavaVisionConfig } from '../../io/config.ts';
 import { activation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { attention } from '../../ops/ref/attention.ts';
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { layerNorm } from '../../ops/ref/norm.ts';
 import type { Weights } from '../weights.ts';

@@ -8,6 +8,7 @@
 //   un-permute to raster order of each image's merged grid (argsort(window_index)).
 // Block outputs can be returned in raster order of the patch grid (per image frame, images concatenated).
 import type { Gpu } from '../../gpu/device.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import type { Qwen2_5VisionConfig } from '../../io/config.ts';
@@ -33,7 +34,7 @@ export function qwenPatchWidth(cfg: Qwen2_5VisionConfig): number {
 }
 
 /** Checks pixel_values against image_grid_thw; returns the row count N = Σ t·h·w. */
-export function checkQwenPixels(pixels: { shape: readonly number[]; data: Float32Array }, grids: readonly GridThw[], cfg: Qwen2_5VisionConfig): number {
+export function checkQwenPixels(pixels: HostTensor<Float32Array>, grids: readonly GridThw[], cfg: Qwen2_5VisionConfig): number {
   const width = qwenPatchWidth(cfg);
   const n = grids.reduce((a, [t, h, w]) => a + t * h * w, 0);
   if (pixels.shape.length !== 2 || pixels.shape[0] !== n || pixels.shape[1] !== width) {
@@ -175,7 +176,7 @@ export class QwenVisionTower {
   }
 
   /** pixel_values [N, C·T·P·P] (merge-block order) of the images with these grids -> merged features. */
-  async forward(pixels: { shape: readonly number[]; data: Float32Array }, grids: readonly GridThw[], opts: { blockOutputs?: boolean } = {}): Promise<QwenVitResult> {
+  async forward(pixels: HostTensor<Float32Array>, grids: readonly GridThw[], opts: { blockOutputs?: boolean } = {}): Promise<QwenVitResult> {
     const cfg = this.config, gpu = this.gpu, m = cfg.spatial_merge_size, unit = m * m;
     if (!grids.length) throw new Error('qwen vision tower: no images (image_grid_thw is empty)');
     const n = checkQwenPixels(pixels, grids, cfg);

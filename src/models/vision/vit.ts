@@ -5,6 +5,7 @@
 // Every tile of every image runs in one sequence; attention is non-causal and block-diagonal per tile (segments).
 // Only the layers the feature layer needs are loaded and run; post_layernorm is never applied (HF #40994).
 import type { Gpu } from '../../gpu/device.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import type { LlavaVisionConfig } from '../../io/config.ts';
@@ -19,10 +20,7 @@ import { RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 /** pixel_values of the tiles of all images: [tiles, channels, S, S] row-major f32. */
-export interface PixelValues {
-  shape: readonly number[];
-  data: Float32Array;
-}
+export type PixelValues = HostTensor<Float32Array>;
 
 /** Which hidden states become the LLaVA image features, as HF's `vision_feature_layer` / `_select_strategy`. */
 export interface FeatureSelection {

@@ -1,6 +1,6 @@
 // float64 references for the activations.
 import type { Activation } from '../activation.ts';
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 /** erf to ~1e-15 (Abramowitz–Stegun 7.1.26 is far too coarse for a reference): series for |x| < 2.5,
  *  continued fraction for erfc beyond. */

@@ -1,5 +1,5 @@
 // float64 reference for `add`.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function add(a: HostTensor, b: HostTensor): HostTensor {
   const out = hostTensor(a.shape);

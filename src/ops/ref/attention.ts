@@ -1,6 +1,6 @@
 // float64 reference for `attention`: explicit scores and softmax, the same masks.
 import type { BlockRule } from '../attention.ts';
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export interface AttentionRefOptions {
   kvLength: number;

@@ -1,5 +1,5 @@
 // float64 reference for `embedding`: rows of the table by id; ids ≥ vocab give zero rows.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function embedding(ids: HostTensor, table: HostTensor): HostTensor {
   const [vocab, hidden] = table.shape;

@@ -1,6 +1,6 @@
 // Reference for featureGather (src/ops/featureGather.ts): out[c, j·d + e] = src[heads[j], positions[c], e], zeros
 // where positions[c] is outside the source rows.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function featureGather(src: HostTensor, positions: readonly number[], heads?: readonly number[]): HostTensor {
   const [groups, rows, dim] = src.shape.length === 3 ? src.shape : [1, src.shape[0], src.shape[1]];

@@ -1,5 +1,5 @@
 // float64 reference for `interpolateBilinear`: torch bilinear, align_corners=False, on a channels-last [H, W, C] map.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 /**
  * Source indices (i0, i1) and the weight λ of i1 for output index `dst` on an axis of `size` inputs. The coordinate

@@ -1,5 +1,5 @@
 // float64 reference for `kvWrite`: returns the updated cache (the input cache is not modified).
-import type { HostTensor } from './hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 
 export function kvWrite(src: HostTensor, cache: HostTensor, start: number): HostTensor {
   const [kvHeads, capacity, headDim] = cache.shape;

@@ -1,5 +1,5 @@
 // float64 reference for `matmul`: y = x·Wᵀ + b, W [N, K] (values already rounded to their dtype by the caller).
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function matmul(x: HostTensor, w: HostTensor, opts: { bias?: HostTensor } = {}): HostTensor {
   const [n, k] = w.shape;

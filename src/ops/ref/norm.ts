@@ -1,5 +1,5 @@
 // float64 references for `rmsNorm` and `layerNorm`.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function rmsNorm(x: HostTensor, weight: HostTensor, eps: number): HostTensor {
   const d = x.shape[x.shape.length - 1];

@@ -1,7 +1,7 @@
 // float64 references for the RoPE forms: θ = f32(pos · inv_freq) exactly as HF forms `freqs` in float32, then
 // cos/sin and the rotation in float64.
 import { ropeInvFreq } from '../rope.ts';
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 function rotate(x: HostTensor, angle: (s: number, i: number) => number): HostTensor {
   const [seq, heads, d] = x.shape;

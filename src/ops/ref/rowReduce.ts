@@ -1,5 +1,5 @@
 // float64 references for `softmax` and `argmax` over the last dim.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function softmax(x: HostTensor): HostTensor {
   const d = x.shape[x.shape.length - 1];

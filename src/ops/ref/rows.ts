@@ -1,5 +1,5 @@
 // float64 references for the row ops on [rows, width] views.
-import { type HostTensor, hostTensor } from './hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 const widthOf = (x: HostTensor) => x.shape[x.shape.length - 1];
 

@@ -1,6 +1,6 @@
 // float64 reference for `correspondence` (src/probe/correspondence.ts), DIFT's SPair procedure literally: both
 // maps upsampled to image size, source feature at [y, x], cosine with every target pixel, hard argmax (lowest index).
-import type { HostTensor } from '../../ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import type { ImageSize } from '../correspondence.ts';
 import { bilinearUpsample } from './upsample.ts';
 

@@ -1,5 +1,5 @@
 // Reference for keyConsistency: mean over image pairs of the cosine similarity of each cell's key.
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function keyConsistency(keys: HostTensor): HostTensor {
   const [n, cells, dim] = keys.shape;

@@ -1,6 +1,6 @@
 // float64 reference for `kmeans` (src/probe/kmeans.ts): the same k-means++ draws (seededUniforms(seed + r), taken
 // as f32 like the GPU's uniforms), the same Lloyd steps, empty clusters keep their centroid, lowest inertia wins.
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { type KmeansOptions, seededUniforms } from '../kmeans.ts';
 import { l2Normalize } from './similarity.ts';
 

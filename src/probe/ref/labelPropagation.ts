@@ -1,7 +1,7 @@
 // float64 reference for `labelPropagation` and `propagateVideo` (src/probe/labelPropagation.ts), written as DINO's
 // steps: cosine affinities to every context source, a |Δrow|, |Δcol| ≤ r window, the k largest over all context
 // frames jointly with entries equal to the k-th kept, weights e^(a/τ) normalised to 1, label transfer.
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { DINO_PROPAGATION, type LabelPropagationOptions } from '../labelPropagation.ts';
 import { l2Normalize } from './similarity.ts';
 

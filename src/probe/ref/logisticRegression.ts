@@ -1,6 +1,6 @@
 // float64 reference for `logisticRegression` and `predict` (src/probe/logisticRegression.ts): the same
 // standardisation, zero init, loss and optimiser steps, in the same order.
-import type { HostTensor } from '../../ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { LOGISTIC_DEFAULTS, type LogisticRegressionOptions, resolveLogisticOptions } from '../logisticRegression.ts';
 
 export interface HostLogisticModel { d: number; theta: Float64Array; mean: Float64Array; scale: Float64Array }

@@ -1,6 +1,6 @@
 // float64 references for `topK` and `nearestNeighbours` (src/probe/nearestNeighbours.ts): a stable sort by score,
 // masked, NaN and −∞ columns skipped, empty slots NO_NEIGHBOUR / −∞.
-import type { HostTensor } from '../../ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { NO_NEIGHBOUR } from '../nearestNeighbours.ts';
 import { l2Normalize, rowDots } from './similarity.ts';
 

@@ -1,5 +1,5 @@
 // float64 references for `l2Normalize` and `cosineSimilarity` (src/probe/similarity.ts).
-import { type HostTensor, hostTensor } from '../../ops/ref/hostTensor.ts';
+import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 
 export function l2Normalize(x: HostTensor, opts: { mask?: ArrayLike<number>; eps?: number } = {}): HostTensor {
   const d = x.shape[x.shape.length - 1];

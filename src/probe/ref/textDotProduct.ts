@@ -1,5 +1,5 @@
 // float64 references for `textDotProduct`, `scoreMask` and `scoreLabels` (src/probe/textDotProduct.ts).
-import type { HostTensor } from '../../ops/ref/hostTensor.ts';
+import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { l2Normalize, rowDots } from './similarity.ts';
 
 export function textDotProduct(features: HostTensor, text: HostTensor, opts: { cosine?: boolean } = {}): HostTensor {

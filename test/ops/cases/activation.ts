@@ -4,7 +4,7 @@ import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { activation, type Activation, gatedActivation, gatedActivationFused } from '../../../src/ops/activation.ts';
 import { act, activation as activationRef, gatedActivation as gatedRef } from '../../../src/ops/ref/activation.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import type { OpCase, Rng } from '../opCase.ts';
 
 const ACTS: Activation[] = ['silu', 'gelu', 'gelu_tanh', 'quick_gelu'];

@@ -3,7 +3,7 @@ import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { add } from '../../../src/ops/add.ts';
 import { add as addRef } from '../../../src/ops/ref/add.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import type { OpCase } from '../opCase.ts';
 
 const shapes = [[1], [7], [129], [3, 1000], [2, 7, 129]];

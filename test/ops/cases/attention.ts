@@ -5,7 +5,7 @@ import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { attention, blockMask, type BlockRule } from '../../../src/ops/attention.ts';
 import { attention as attentionRef } from '../../../src/ops/ref/attention.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import type { OpCase } from '../opCase.ts';
 
 interface AttnCase {

@@ -6,7 +6,7 @@ import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { embedding } from '../../../src/ops/embedding.ts';
 import { embedding as embeddingRef } from '../../../src/ops/ref/embedding.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { type OpCase, withBindingLimit } from '../opCase.ts';
 
 const list: { vocab: number; hidden: number; seq: number; dt: DType; chunkBytes?: number; outOfRange?: boolean }[] = [

@@ -4,7 +4,7 @@ import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { featureGather, NO_TOKEN } from '../../../src/ops/featureGather.ts';
 import { featureGather as featureGatherRef } from '../../../src/ops/ref/featureGather.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import type { OpCase } from '../opCase.ts';
 
 // [groups (0 = 2D row tensor), rows, dim, cells, heads]

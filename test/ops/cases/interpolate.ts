@@ -3,7 +3,7 @@
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { interpolateBilinear } from '../../../src/ops/interpolate.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { interpolateBilinear as interpolateRef } from '../../../src/ops/ref/interpolate.ts';
 import type { OpCase } from '../opCase.ts';
 

@@ -2,7 +2,7 @@
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { kvWrite } from '../../../src/ops/kvWrite.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { kvWrite as kvWriteRef } from '../../../src/ops/ref/kvWrite.ts';
 import type { OpCase } from '../opCase.ts';
 

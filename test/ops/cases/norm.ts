@@ -5,7 +5,7 @@ import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { layerNorm, rmsNorm } from '../../../src/ops/norm.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { layerNorm as layerNormRef, rmsNorm as rmsNormRef } from '../../../src/ops/ref/norm.ts';
 import type { OpCase } from '../opCase.ts';
 

@@ -2,7 +2,7 @@
 // cos of a large f32 angle loses accuracy), M-RoPE with Qwen2.5-VL's section split, vision 2D RoPE, in place.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { kvWrite as kvWriteRef } from '../../../src/ops/ref/kvWrite.ts';
 import { mrope as mropeRef, rope as ropeRef, visionRope2d as rope2dRef } from '../../../src/ops/ref/rope.ts';
 import { mrope, rope, visionRope2d } from '../../../src/ops/rope.ts';

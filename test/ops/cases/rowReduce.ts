@@ -2,7 +2,7 @@
 // (max subtraction), ties (lowest index wins) and NaN (counts as the maximum).
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { argmax as argmaxRef, softmax as softmaxRef } from '../../../src/ops/ref/rowReduce.ts';
 import { argmax, softmax } from '../../../src/ops/rowReduce.ts';
 import type { OpCase, Rng } from '../opCase.ts';

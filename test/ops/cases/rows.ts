@@ -2,7 +2,7 @@
 // (with out-of-range indices skipped), f32 and u32.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import * as ref from '../../../src/ops/ref/rows.ts';
 import { concatRows, copyInto, gatherRows, scatterRows, sliceCols, sliceRows } from '../../../src/ops/rows.ts';
 import type { OpCase, Rng } from '../opCase.ts';

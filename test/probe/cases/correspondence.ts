@@ -3,7 +3,7 @@
 // predicted pixel must equal the reference maximum, and the GPU's score must match it.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { correspondence, type ImageSize } from '../../../src/probe/correspondence.ts';
 import { correspondence as correspondenceRef } from '../../../src/probe/ref/correspondence.ts';
 import type { OpCase } from '../../ops/opCase.ts';

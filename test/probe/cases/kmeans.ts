@@ -3,7 +3,7 @@
 // seeded k-means++ draws), the per-restart inertias and centroids closely.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { kmeans } from '../../../src/probe/kmeans.ts';
 import { kmeans as kmeansRef } from '../../../src/probe/ref/kmeans.ts';
 import type { OpCase, Rng } from '../../ops/opCase.ts';

@@ -2,7 +2,7 @@
 // grid, d = 33, windows smaller and larger than the grid, masked sources and targets, the context ring wrapping.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { labelPropagation, propagateVideo } from '../../../src/probe/labelPropagation.ts';
 import { labelPropagation as propRef, propagateVideo as videoRef } from '../../../src/probe/ref/labelPropagation.ts';
 import { l2Normalize as l2Ref } from '../../../src/probe/ref/similarity.ts';

@@ -3,7 +3,7 @@
 // against the float64 reference trained with the same init and steps.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { type LogisticRegressionOptions, logisticRegression, predict } from '../../../src/probe/logisticRegression.ts';
 import { logisticRegression as trainRef, predict as predictRef } from '../../../src/probe/ref/logisticRegression.ts';
 import type { OpCase, Rng } from '../../ops/opCase.ts';

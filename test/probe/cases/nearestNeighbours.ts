@@ -2,7 +2,7 @@
 // (ties go to the lower column), −∞/NaN scores and masked keys (never chosen), fewer candidates than k (empty slots).
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { nearestNeighbours, topK } from '../../../src/probe/nearestNeighbours.ts';
 import { nearestNeighbours as nnRef, topK as topKRef } from '../../../src/probe/ref/nearestNeighbours.ts';
 import type { OpCase, Rng } from '../../ops/opCase.ts';

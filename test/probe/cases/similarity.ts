@@ -2,7 +2,7 @@
 // (shaders/probe/bilinear_upsample.wgsl): a 7×9 grid with d = 33, masked rows, long rows, zero rows, up- and downsampling.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { cosineSimilarity as cosineRef, l2Normalize as l2Ref } from '../../../src/probe/ref/similarity.ts';
 import { bilinearUpsample as upsampleRef } from '../../../src/probe/ref/upsample.ts';
 import { cosineSimilarity, l2Normalize } from '../../../src/probe/similarity.ts';

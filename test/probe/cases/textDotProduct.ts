@@ -2,7 +2,7 @@
 // (shaders/probe/score_map.wgsl): a 7×9 grid, d = 33, 5 class vectors or one, thresholds, masked cells.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { scoreLabels as labelsRef, scoreMask as maskRef, textDotProduct as dotRef } from '../../../src/probe/ref/textDotProduct.ts';
 import { scoreLabels, scoreMask, textDotProduct } from '../../../src/probe/textDotProduct.ts';
 import type { OpCase } from '../../ops/opCase.ts';

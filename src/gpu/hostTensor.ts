@@ -1,9 +1,10 @@
-// Host tensors for the float64 CPU references: a shape and row-major float64 data.
-// References take and return these, with the same argument order as the GPU op of the same name.
+// Host tensors: a shape and row-major data on the CPU. The float64 references take and return HostTensor (float64,
+// the same argument order as the GPU op of the same name); production code holds f32 host data the same way
+// (HostTensor<Float32Array>: pixel_values, processor outputs).
 
-export interface HostTensor {
+export interface HostTensor<A extends Float64Array | Float32Array = Float64Array> {
   readonly shape: readonly number[];
-  readonly data: Float64Array;
+  readonly data: A;
 }
 
 export function hostTensor(shape: readonly number[], data?: ArrayLike<number>): HostTensor {
