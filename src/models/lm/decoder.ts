@@ -111,47 +111,6 @@ function layerActivations(c: TextConfig) {
 }
 type LayerActivation = keyof ReturnType<typeof layerActivations>;
 
-export class DecoderRunState {
-  readonly tensors: Record<'h' | 'hAttn' | 'xn' | 'q' | 'k' | 'kRot' | 'v' | 'attn' | 'proj' | 'gateUp' | 'act', Tensor<'f32'>>;
-  readonly positions: Tensor<'u32'>;
-  /** Blocking bit masks: queries [rows], keys [capacity]. */
-  readonly qBits: Tensor<'u32'>;
-  kBits: Tensor<'u32'>;
-
-  constructor(readonly gpu: Gpu, readonly config: TextConfig, readonly rows: number) {
-    const c = config, H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
-    const widths = { h: H, hAttn: H, xn: H, q: qw, k: kw, kRot: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
-    const made: Tensor[] = [];
-    try {
-      const t = {} as Record<keyof typeof widths, Tensor<'f32'>>;
-      for (const [name, w] of Object.entries(widths) as [keyof typeof widths, number][]) made.push(t[name] = Tensor.empty(gpu, 'f32', [rows, w], `run.${name}`));
-      this.tensors = t;
-      made.push(this.positions = Tensor.empty(gpu, 'u32', [3 * rows, 1], 'run.positions'));
-      made.push(this.qBits = Tensor.empty(gpu, 'u32', [rows, 1], 'run.qBits'));
-      made.push(this.kBits = Tensor.empty(gpu, 'u32', [rows, 1], 'run.kBits'));
-    } catch (e) {
-      made.forEach((t) => t.dispose());
-      throw new Error(`decoder run state for ${rows} tokens: ${(e as Error).message}`);
-    }
-  }
-
-  /** Views of the first `seq` rows of every activation. */
-  at(seq: number): Record<keyof DecoderRunState['tensors'], Tensor<'f32'>> {
-    if (seq > this.rows) throw new Error(`decoder run state holds ${this.rows} tokens, asked for ${seq}`);
-    const out = {} as Record<keyof DecoderRunState['tensors'], Tensor<'f32'>>;
-    for (const [k, t] of Object.entries(this.tensors) as [keyof DecoderRunState['tensors'], Tensor<'f32'>][]) out[k] = t.leadingRows(seq);
-    return out;
-  }
-
-  get byteLength(): number {
-    return Object.values(this.tensors).reduce((a, t) => a + t.byteLength, 0) + this.positions.byteLength + this.qBits.byteLength + this.kBits.byteLength;
-  }
-
-  dispose(): void {
-    for (const t of [...Object.values(this.tensors), this.positions, this.qBits, this.kBits]) t.dispose();
-  }
-}
-
 export class Decoder {
   private constructor(
     readonly gpu: Gpu,
