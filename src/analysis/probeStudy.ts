@@ -11,7 +11,7 @@ import { buildTask, type TaskOptions } from '../tasks/registry.ts';
 import type { VisionBaseline } from '../tasks/task.ts';
 import { findAgnosticKeys } from './agnosticKeys.ts';
 import { compareRows, comparisonPlotSvg, comparisonTable } from './comparison.ts';
-import { runProbe, type ProbeRunResult } from './runProbe.ts';
+import { runProbe, type ProbeRunResult, type RunProbeOptions } from './runProbe.ts';
 import type { Shard } from './shard.ts';
 
 export interface ProbeSpec {
@@ -44,15 +44,16 @@ export async function agnosticKeysFor(model: MultimodalModel, images: readonly R
 }
 
 /** One probe task over every (tap, layer), resumable in `outDir`. */
-export async function probeRun(model: MultimodalModel, siglip: VisionBaseline | null, spec: ProbeSpec, outDir: string): Promise<ProbeRunResult> {
+export async function probeRun(model: MultimodalModel, siglip: VisionBaseline | null, spec: ProbeSpec, outDir: string, run: Pick<RunProbeOptions, 'sink' | 'onSample'> = {}): Promise<ProbeRunResult> {
   if (spec.taps.includes('siglip') && !siglip) throw new Error('tap siglip needs a SigLIP checkpoint (--siglip DIR): the baseline without MLM fine-tuning');
   const task = buildTask(spec.task, spec.taskOptions);
   const agnostic = spec.blockAgnostic ? await agnosticKeysFor(model, spec.blockAgnostic.images, spec.layers, spec.blockAgnostic.threshold, spec.log) : null;
   const overlays = spec.overlays ?? 4;
   return await runProbe(task, {
     model, siglip, taps: spec.taps, layers: spec.layers, prefix: spec.prefix, agnostic, grid: spec.grid ?? 'main',
-    overlayDir: overlays > 0 ? outDir : null, overlaysLeft: overlays,
-  }, outDir, spec.settings, { shard: spec.shard });
+    // overlays are PNG files in the run directory; a sink elsewhere (the browser's memory) gets none
+    overlayDir: overlays > 0 && !run.sink ? outDir : null, overlaysLeft: overlays,
+  }, outDir, spec.settings, { shard: spec.shard, ...run });
 }
 
 export type StudyKind = 'prefix' | 'blocking';

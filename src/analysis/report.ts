@@ -39,21 +39,25 @@ export interface WrittenReport {
   files: string[];
 }
 
-/** results.md and one SVG per metric in `dir`; returns the Markdown. */
-export async function writeReport(dir: string, task: string, rows: readonly ResultRow[], notes: readonly string[] = []): Promise<WrittenReport> {
+/** The report's files by name — one SVG per metric, then results.md — without writing them (CLI and browser). */
+export async function reportFiles(task: string, rows: readonly ResultRow[], notes: readonly string[] = []): Promise<{ markdown: string; files: { name: string; text: string }[] }> {
   const metrics = [...new Set(rows.map((r) => r.metric))];
   const parts = [`# ${task}`, ''];
-  const files: string[] = [];
+  const files: { name: string; text: string }[] = [];
   for (const metric of metrics) {
     const safe = metric.replace(/[^A-Za-z0-9]+/g, '_');
-    const svgFile = `${dir}/${task}_${safe}.svg`;
-    await writeFileAtomic(svgFile, layerPlotSvg(rows.filter((r) => r.metric === metric), { title: `${task}: ${metric} vs layer`, metric }));
-    files.push(svgFile);
+    files.push({ name: `${task}_${safe}.svg`, text: await layerPlotSvg(rows.filter((r) => r.metric === metric), { title: `${task}: ${metric} vs layer`, metric }) });
     parts.push(`## ${metric}`, '', resultsTable(rows, metric), '', `![${metric} vs layer](${task}_${safe}.svg)`, '');
   }
   if (notes.length) parts.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
   const markdown = parts.join('\n');
-  await writeFileAtomic(`${dir}/results.md`, markdown);
-  files.push(`${dir}/results.md`);
+  files.push({ name: 'results.md', text: markdown });
   return { markdown, files };
+}
+
+/** results.md and one SVG per metric in `dir`; returns the Markdown. */
+export async function writeReport(dir: string, task: string, rows: readonly ResultRow[], notes: readonly string[] = []): Promise<WrittenReport> {
+  const r = await reportFiles(task, rows, notes);
+  for (const f of r.files) await writeFileAtomic(`${dir}/${f.name}`, f.text);
+  return { markdown: r.markdown, files: r.files.map((f) => `${dir}/${f.name}`) };
 }

@@ -1,8 +1,9 @@
 // Run a probe task over its samples with resume (samples already in the run's samples.jsonl are skipped), a
 // progress bar, and at the end results.jsonl, results.md and the SVG plots.
-import { writeReport } from './report.ts';
+import { reportFiles } from './report.ts';
+import { directorySink, type RunSink } from './runSink.ts';
 import { progressBar } from '../tasks/progress.ts';
-import { ResultsLog, type ResultRow, sumStats } from '../tasks/resultsLog.ts';
+import { type ResultRow, sumStats } from '../tasks/resultsLog.ts';
 import type { ProbeContext, ProbeTask } from '../tasks/task.ts';
 import { type Shard, samplesOfShard, shardName } from './shard.ts';
 
@@ -14,8 +15,25 @@ export interface ProbeRunResult {
   resumed: number;
 }
 
-export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir: string, settings: Record<string, unknown>, opts: { limit?: number; shard?: Shard } = {}): Promise<ProbeRunResult> {
-  const log = await ResultsLog.open(outDir, { task: task.name, ...settings });
+/** After each computed sample: progress, and the rows aggregated over the samples done so far. */
+export interface ProbeProgress {
+  done: number;
+  total: number;
+  sample: string;
+  rows: ResultRow[];
+}
+
+export interface RunProbeOptions {
+  limit?: number;
+  shard?: Shard;
+  /** Where the run is kept (default: the directory `outDir`, resumable); the browser passes a MemorySink. */
+  sink?: RunSink;
+  onSample?: (p: ProbeProgress) => void;
+}
+
+export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir: string, settings: Record<string, unknown>, opts: RunProbeOptions = {}): Promise<ProbeRunResult> {
+  const log = opts.sink ?? await directorySink(outDir, { task: task.name, ...settings });
+  const rowsOf = (stats: ReturnType<typeof sumStats>[]) => stats.length ? task.aggregate(sumStats(stats), stats.length).map((r) => ({ ...r, task: task.name })) : [];
   // the lock is released however the run ends; a kill leaves a stale lock the next run takes over
   try {
     let samples = await task.samples();
@@ -27,7 +45,7 @@ export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir:
       console.log(`${task.name}: shard ${shardName(opts.shard)}, ${samples.length} sample(s)`);
     }
     const resumed = samples.filter((s) => log.has(s.id)).length;
-    if (resumed) console.log(`${task.name}: resuming, ${resumed} of ${samples.length} samples already in ${outDir}/samples.jsonl`);
+    if (resumed) console.log(`${task.name}: resuming, ${resumed} of ${samples.length} samples already in ${log.where}/samples.jsonl`);
     const bar = progressBar(task.name, samples.length, resumed);
     let computed = 0;
     try {
@@ -37,16 +55,21 @@ export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir:
         await log.addSample(s.id, stats);
         computed++;
         bar.tick(s.id);
+        if (opts.onSample) {
+          const ids = new Set(samples.map((x) => x.id));
+          opts.onSample({ done: resumed + computed, total: samples.length, sample: s.id, rows: rowsOf([...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st)) });
+        }
       }
     } finally {
       bar.stop();
     }
     const ids = new Set(samples.map((s) => s.id));
     const mine = [...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st);
-    const rows = mine.length ? task.aggregate(sumStats(mine), mine.length).map((r) => ({ ...r, task: task.name })) : [];
+    const rows = rowsOf(mine);
     await log.writeResults(rows);
-    const report = await writeReport(outDir, task.name, rows, task.notes);
-    return { rows, markdown: report.markdown, files: [`${outDir}/results.jsonl`, ...report.files], computed, resumed };
+    const report = await reportFiles(task.name, rows, task.notes);
+    for (const f of report.files) await log.writeFile(f.name, f.text);
+    return { rows, markdown: report.markdown, files: [`${log.where}/results.jsonl`, ...report.files.map((f) => `${log.where}/${f.name}`)], computed, resumed };
   } finally {
     await log.close();
   }

@@ -172,7 +172,7 @@ export class ResultsLog {
   /** results.jsonl, replaced atomically. */
   async writeResults(rows: readonly ResultRow[]): Promise<void> {
     try {
-      await writeFileAtomic(`${this.dir}/results.jsonl`, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+      await writeFileAtomic(`${this.dir}/results.jsonl`, resultsJsonl(rows));
     } catch (e) {
       throw new RunDirError(this.dir, `${(e as Error).message}; samples.jsonl is complete — run again with the same --out to write the results`);
     }
@@ -187,6 +187,11 @@ export class ResultsLog {
 }
 
 /** Sum additive statistics over samples, per key (numbers add; arrays add elementwise). */
+/** results.jsonl's text: one row per line (the CLI file and the browser download are this string). */
+export function resultsJsonl(rows: readonly ResultRow[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
 export function sumStats(all: readonly SampleStats[]): SampleStats {
   const out: SampleStats = {};
   for (const s of all) {
