@@ -8,11 +8,12 @@
 // patch_size does not divide image_size the conv drops the trailing pixels, and the rects end short of the edge).
 import type { Gpu } from '../gpu/device.ts';
 import type { FeatureMap } from '../capture/features.ts';
-import { parseSiglipEncoderConfig, type SiglipVisionConfig } from '../io/config.ts';
+import { ConfigError, parseSiglipEncoderConfig, type SiglipVisionConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import { checkRgbImage } from '../io/rgbImage.ts';
 import { checkpointLocation, type CheckpointLocation, openCheckpoint, readText } from '../io/safetensors.ts';
 import { type PilFilter, pilResize } from './processor/pilResize.ts';
+import { parsePreprocessorConfig } from './processor/preprocessorConfig.ts';
 import { VisionTower } from './vision/vit.ts';
 import { Weights } from './weights.ts';
 
@@ -29,54 +30,23 @@ export interface SiglipPreprocessing {
   std: Rgb | null;
 }
 
-/** SiglipImageProcessor's defaults (IMAGENET_STANDARD mean/std 0.5, bicubic, 1/255). */
-const DEFAULT_PREPROCESSING: SiglipPreprocessing = { doResize: true, resample: 'bicubic', rescaleFactor: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-
-/** preprocessor_config.json (when present) as SiglipImageProcessor reads it; `size` must be image_size square. */
+/** preprocessor_config.json (when present) read by the shared reader as SiglipImageProcessor (its class defaults
+ *  when absent); the tower takes exactly image_size² (no position interpolation), so a `size` must be that square. */
 async function readPreprocessing(location: CheckpointLocation, cfg: SiglipVisionConfig): Promise<SiglipPreprocessing> {
-  if (!(await location.has('preprocessor_config.json'))) return DEFAULT_PREPROCESSING;
   const file = `${location.origin}/preprocessor_config.json`;
-  const text = await readText(location, 'preprocessor_config.json');
-  let p: Record<string, unknown>;
-  try {
-    p = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error(`${file}: expected a JSON object`);
-  const fail = (field: string, want: string): never => {
-    throw new Error(`${file}: ${field} must be ${want}, found ${JSON.stringify(p[field])}`);
-  };
-  const bool = (field: string, dflt: boolean) => p[field] === undefined || p[field] === null ? dflt : typeof p[field] === 'boolean' ? p[field] as boolean : fail(field, 'true or false');
-  // HF accepts one number for all channels or a list of 3
-  const rgb = (field: string, dflt: Rgb, nonzero: boolean): Rgb => {
-    const v = p[field];
-    if (v === undefined || v === null) return dflt;
-    const list = typeof v === 'number' ? [v, v, v] : v;
-    if (!Array.isArray(list) || list.length !== 3 || !list.every((x) => typeof x === 'number' && Number.isFinite(x) && (!nonzero || x !== 0))) {
-      return fail(field, nonzero ? 'a non-zero number or 3 non-zero numbers' : 'a number or 3 numbers');
-    }
-    return [list[0], list[1], list[2]];
-  };
-  const type = p.image_processor_type;
-  if (type !== undefined && type !== 'SiglipImageProcessor' && type !== 'SiglipImageProcessorFast') fail('image_processor_type', 'SiglipImageProcessor');
-  // PIL.Image.Resampling: BILINEAR 2, BICUBIC 3 (the two filters kvscope implements)
-  const resample = p.resample === undefined || p.resample === 3 ? 'bicubic' : p.resample === 2 ? 'bilinear' : fail('resample', '3 (BICUBIC) or 2 (BILINEAR)');
+  const text = (await location.has('preprocessor_config.json')) ? await readText(location, 'preprocessor_config.json') : '{}';
+  const p = parsePreprocessorConfig(text, { file, assume: 'SiglipImageProcessor' });
+  if (p.kind !== 'siglip') throw new ConfigError(file, "field 'image_processor_type'", `expected SiglipImageProcessor, got ${JSON.stringify(p.processorType)}`);
   const s = cfg.image_size;
-  // the tower takes exactly image_size² (no position interpolation), so the processor must resize to it
-  if (p.size !== undefined) {
-    const size = p.size as { height?: unknown; width?: unknown } | null;
-    if (typeof size !== 'object' || size === null || size.height !== s || size.width !== size.height) fail('size', `{"height": ${s}, "width": ${s}} (config.json image_size ${s})`);
+  if (p.size && (p.size.height !== s || p.size.width !== s)) {
+    throw new ConfigError(file, "field 'size'", `expected {"height": ${s}, "width": ${s}} (config.json image_size ${s}), got ${JSON.stringify(p.size)}`);
   }
-  const rescale = p.rescale_factor === undefined ? 1 / 255 : p.rescale_factor;
-  if (typeof rescale !== 'number' || !(rescale > 0) || !Number.isFinite(rescale)) fail('rescale_factor', 'a positive number');
-  const normalize = bool('do_normalize', true);
   return {
-    doResize: bool('do_resize', true),
-    resample,
-    rescaleFactor: bool('do_rescale', true) ? rescale as number : null,
-    mean: normalize ? rgb('image_mean', [0.5, 0.5, 0.5], false) : null,
-    std: normalize ? rgb('image_std', [0.5, 0.5, 0.5], true) : null,
+    doResize: p.doResize,
+    resample: p.resample,
+    rescaleFactor: p.doRescale ? p.rescaleFactor : null,
+    mean: p.doNormalize ? p.imageMean : null,
+    std: p.doNormalize ? p.imageStd : null,
   };
 }
 

@@ -1,6 +1,6 @@
-// `preprocessor_config.json` for the three image processors (HF slow classes), with each class's own defaults for
+// `preprocessor_config.json` for the image processors (HF slow classes), with each class's own defaults for
 // missing fields: LlavaOnevisionImageProcessor, LlavaNextImageProcessor, Qwen2VLImageProcessor (which Qwen2.5-VL
-// checkpoints name; `Qwen2_5_VLImageProcessor` is accepted too). A `…Fast` class name maps to the same semantics:
+// checkpoints name; `Qwen2_5_VLImageProcessor` is accepted too) and SiglipImageProcessor (the standalone encoder). A `…Fast` class name maps to the same semantics:
 // kvscope always reproduces the slow/PIL path.
 import { ConfigError } from '../../io/config.ts';
 import { LLAVA_NEXT_PINPOINTS, oneVisionPinpoints } from './anyres.ts';
@@ -9,6 +9,10 @@ import type { PilFilter } from './pilResize.ts';
 /** OpenAI CLIP mean/std, the HF default for all three classes (`OPENAI_CLIP_MEAN` / `OPENAI_CLIP_STD`). */
 export const OPENAI_CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const OPENAI_CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+/** IMAGENET_STANDARD_MEAN / _STD (0.5 each), SiglipImageProcessor's default. */
+export const IMAGENET_STANDARD_MEAN: readonly [number, number, number] = [0.5, 0.5, 0.5];
+export const IMAGENET_STANDARD_STD: readonly [number, number, number] = [0.5, 0.5, 0.5];
 
 type Rgb = readonly [number, number, number];
 
@@ -53,13 +57,20 @@ export interface QwenImageProcessorConfig extends Common {
   mergeSize: number;
 }
 
-export type ImageProcessorConfig = LlavaImageProcessorConfig | QwenImageProcessorConfig;
+export interface SiglipImageProcessorConfig extends Common {
+  kind: 'siglip';
+  /** The squash-resize target (HF reads size["height"], size["width"]); null when the file names none (HF: 224²). */
+  size: { height: number; width: number } | null;
+}
+
+export type ImageProcessorConfig = LlavaImageProcessorConfig | QwenImageProcessorConfig | SiglipImageProcessorConfig;
 
 const KINDS: Record<string, ImageProcessorConfig['kind']> = {
   LlavaOnevisionImageProcessor: 'llava_onevision',
   LlavaNextImageProcessor: 'llava_next',
   Qwen2VLImageProcessor: 'qwen2_vl',
   Qwen2_5_VLImageProcessor: 'qwen2_vl',
+  SiglipImageProcessor: 'siglip',
 };
 
 /** Reads fields of one JSON object, each error naming the file and the field. */
@@ -168,9 +179,17 @@ export function parsePreprocessorConfig(
     doConvertRgb: f.bool('do_convert_rgb', true),
     resample: f.resample('resample'),
     rescaleFactor: f.positive('rescale_factor', 1 / 255),
-    imageMean: f.rgb('image_mean', OPENAI_CLIP_MEAN),
-    imageStd: f.rgb('image_std', OPENAI_CLIP_STD, true),
+    imageMean: f.rgb('image_mean', kind === 'siglip' ? IMAGENET_STANDARD_MEAN : OPENAI_CLIP_MEAN),
+    imageStd: f.rgb('image_std', kind === 'siglip' ? IMAGENET_STANDARD_STD : OPENAI_CLIP_STD, true),
   };
+
+  if (kind === 'siglip') {
+    // get_size_dict(default_to_square=False), then size["height"], size["width"]: a shortest edge is an error in HF too
+    if (!f.has('size')) return { ...common, kind, size: null };
+    const size = f.size('size', { height: 224, width: 224 }, false);
+    if ('shortestEdge' in size) return f.fail('size', '{height, width}', f.obj.size);
+    return { ...common, kind, size };
+  }
 
   if (kind === 'qwen2_vl') {
     // Legacy min_pixels / max_pixels win over size.{shortest,longest}_edge (HF's backward-compatibility rule).
