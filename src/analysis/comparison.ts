@@ -1,7 +1,8 @@
 // Two runs of one task side by side — with and without the text prefix, with and without the input-agnostic keys
-// blocked: per (tap, layer) both values and the difference, the best layer of each, and one plot with both curves.
+// blocked: per (tap, layer) both values and the difference, the best layer of each, a plot with both curves and one of Δ.
 import type { ResultRow } from '../tasks/resultsLog.ts';
-import { layerPlotSvg } from './layerPlot.ts';
+import { comparisonSpec, deltaSpec } from './plotSpecs.ts';
+import { renderSvg } from './plotSvg.ts';
 
 export interface ComparedRow {
   tap: string;
@@ -41,8 +42,12 @@ export function comparisonTable(rows: readonly ComparedRow[], labels: readonly [
   return out.join('\n');
 }
 
-/** Both runs' curves in one SVG: taps of run b are suffixed with its label. */
-export function comparisonPlotSvg(a: readonly ResultRow[], b: readonly ResultRow[], labels: readonly [string, string], metric: string, title: string): string {
-  const tag = (rows: readonly ResultRow[], label: string) => rows.filter((r) => r.metric === metric).map((r) => ({ ...r, tap: `${r.tap} (${label})` }));
-  return layerPlotSvg([...tag(a, labels[0]), ...tag(b, labels[1])], { title, metric });
+/** Both runs' curves in one SVG (solid: run a, dashed: run b), through vega-lite. */
+export function comparisonPlotSvg(a: readonly ResultRow[], b: readonly ResultRow[], labels: readonly [string, string], metric: string, title: string): Promise<string> {
+  return renderSvg(comparisonSpec(a, b, labels, { title, metric }));
+}
+
+/** Δ = b − a per tap and layer for one metric, as SVG (the prefix / blocking effect). */
+export function deltaPlotSvg(rows: readonly ComparedRow[], labels: readonly [string, string], metric: string, title: string): Promise<string> {
+  return renderSvg(deltaSpec(rows, labels, { title, metric }));
 }

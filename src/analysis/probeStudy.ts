@@ -10,7 +10,7 @@ import type { MultimodalModel } from '../models/model.ts';
 import { buildTask, type TaskOptions } from '../tasks/registry.ts';
 import type { VisionBaseline } from '../tasks/task.ts';
 import { findAgnosticKeys } from './agnosticKeys.ts';
-import { compareRows, comparisonPlotSvg, comparisonTable } from './comparison.ts';
+import { compareRows, comparisonPlotSvg, comparisonTable, deltaPlotSvg } from './comparison.ts';
 import { runProbe, type ProbeRunResult, type RunProbeOptions } from './runProbe.ts';
 import type { Shard } from './shard.ts';
 
@@ -89,8 +89,11 @@ export async function runStudy(kind: StudyKind, model: MultimodalModel, siglip: 
   const files: string[] = [];
   for (const metric of [...new Set(rows.map((r) => r.metric))]) {
     const f = `${outDir}/comparison_${metric.replace(/[^A-Za-z0-9]+/g, '_')}.svg`;
-    await write(f, comparisonPlotSvg(base.rows, treated.rows, labels, metric, `${task}: ${metric}, ${labels[0]} vs ${labels[1]}`));
+    await write(f, await comparisonPlotSvg(base.rows, treated.rows, labels, metric, `${task}: ${metric}, ${labels[0]} vs ${labels[1]}`));
     files.push(f);
+    const d = `${outDir}/delta_${metric.replace(/[^A-Za-z0-9]+/g, '_')}.svg`;
+    await write(d, await deltaPlotSvg(rows, labels, metric, `${task}: Δ ${metric} (${labels[1]} − ${labels[0]})`));
+    files.push(d);
   }
   await write(`${outDir}/comparison.md`, markdown);
   return { base, treated, labels, markdown, files: [`${outDir}/comparison.md`, ...files] };

@@ -1,10 +1,12 @@
 // Results of a probe run, written as they are computed so an interrupted run resumes where it stopped:
 //   samples.jsonl  one line per evaluated sample: its additive statistics per (tap, layer) key
 //   results.jsonl  one row per (tap, layer) with the metric over all samples, written when the run ends
+//                  (the same rows as results.csv and results.parquet beside it)
 // A sample line counts once its newline is on disk: each line is one write followed by fdatasync, and on resume
 // bytes after the last newline (a line torn by a kill) are cut off and that sample recomputed. results.jsonl and
 // run.json are replaced atomically (tmp + rename). One process per directory (RunLock).
 import { diskHint, writeFileAtomic } from '../io/atomicWrite.ts';
+import { resultsCsv, resultsParquet } from './resultsExport.ts';
 import { RunLock } from './runLock.ts';
 
 /** The run directory cannot be used (not writable, full, corrupt): says which file and what is kept. */
@@ -169,10 +171,12 @@ export class ResultsLog {
     return [...this.done.values()];
   }
 
-  /** results.jsonl, replaced atomically. */
+  /** results.jsonl, with results.csv and results.parquet beside it for notebooks, each replaced atomically. */
   async writeResults(rows: readonly ResultRow[]): Promise<void> {
     try {
       await writeFileAtomic(`${this.dir}/results.jsonl`, resultsJsonl(rows));
+      await writeFileAtomic(`${this.dir}/results.csv`, resultsCsv(rows));
+      if (rows.length) await writeFileAtomic(`${this.dir}/results.parquet`, resultsParquet(rows));
     } catch (e) {
       throw new RunDirError(this.dir, `${(e as Error).message}; samples.jsonl is complete — run again with the same --out to write the results`);
     }
@@ -186,12 +190,12 @@ export class ResultsLog {
   }
 }
 
-/** Sum additive statistics over samples, per key (numbers add; arrays add elementwise). */
 /** results.jsonl's text: one row per line (the CLI file and the browser download are this string). */
 export function resultsJsonl(rows: readonly ResultRow[]): string {
   return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
 }
 
+/** Sum additive statistics over samples, per key (numbers add; arrays add elementwise). */
 export function sumStats(all: readonly SampleStats[]): SampleStats {
   const out: SampleStats = {};
   for (const s of all) {

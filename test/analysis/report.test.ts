@@ -1,4 +1,4 @@
-// Reports: the Markdown table marks each tap's best layer and lists baselines; the SVG holds one series per tap;
+// Reports: the Markdown table marks each tap's best layer and lists baselines; the SVG (vega-lite) holds one line per tap;
 // comparisons match rows on (tap, layer, metric) and compute Δ = b − a.
 import { compareRows, comparisonTable } from '../../src/analysis/comparison.ts';
 import { layerPlotSvg } from '../../src/analysis/layerPlot.ts';
@@ -18,11 +18,13 @@ Deno.test('resultsTable: best layer in bold per tap, baseline rows, sample count
   assert(md.includes('over 4 sample(s)'), md);
 });
 
-Deno.test('layerPlotSvg: one polyline per layered tap, a dashed line per baseline, points titled with values', () => {
-  const svg = layerPlotSvg(rows, { title: 'x', metric: 'mIoU' });
-  assertEquals((svg.match(/<polyline/g) ?? []).length, 2, 'polylines');
-  assert(/stroke-dasharray="6 4"><title>projector: 25\.00/.test(svg), 'baseline dashed');
-  assert(svg.includes('<title>lm.value layer 1: 30.00</title>'), 'point title');
+Deno.test('layerPlotSvg (vega-lite): one line per layered tap, a rule per baseline, title and legend', async () => {
+  const svg = await layerPlotSvg(rows, { title: 'x: mIoU vs layer', metric: 'mIoU' });
+  assert(svg.startsWith('<svg') && svg.includes('x: mIoU vs layer'), 'an SVG with the title');
+  assertEquals((svg.match(/aria-roledescription="line mark"/g) ?? []).length, 2, 'a line per layered tap');
+  assert(/aria-label="[^"]*tap: lm\.value; layer: 1; value: 30\.00; n: 4"/.test(svg), 'points carry tap, layer and value');
+  assertEquals((svg.match(/aria-roledescription="rule mark"/g) ?? []).length, 1, 'a rule per baseline');
+  for (const t of ['lm.value', 'lm.key', 'projector']) assert(svg.includes(`>${t}</text>`), `legend ${t}`);
 });
 
 Deno.test('compareRows / comparisonTable: Δ and best layers', () => {
