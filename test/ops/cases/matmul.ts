@@ -5,7 +5,7 @@ import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { matmul } from '../../../src/ops/matmul.ts';
-import { hostTensor } from '../../../src/ops/ref/hostTensor.ts';
+import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { matmul as matmulRef } from '../../../src/ops/ref/matmul.ts';
 import { type OpCase, withBindingLimit } from '../opCase.ts';
 
