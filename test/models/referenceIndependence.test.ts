@@ -14,8 +14,8 @@ import { assert, assertEquals } from '../gpu/assert.ts';
 
 const REF_DIR = new URL('../../src/models/ref/', import.meta.url);
 
-/** Specifiers a reference file may import values from: its siblings and the op references. */
-const VALUE_OK = [/^\.\/[A-Za-z0-9_]+\.ts$/, /^\.\.\/\.\.\/ops\/ref\/[A-Za-z0-9_]+\.ts$/];
+/** Specifiers a reference file may import values from: its siblings, the op references, the host tensor container. */
+const VALUE_OK = [/^\.\/[A-Za-z0-9_]+\.ts$/, /^\.\.\/\.\.\/ops\/ref\/[A-Za-z0-9_]+\.ts$/, /^\.\.\/\.\.\/gpu\/hostTensor\.ts$/];
 /** …and types from: config types, the activation kind, the model contract (and capture, where its types move), Weights. */
 const TYPE_OK = [/^\.\.\/\.\.\/io\/config\.ts$/, /^\.\.\/\.\.\/ops\/activation\.ts$/, /^\.\.\/model\.ts$/, /^\.\.\/\.\.\/capture\/[A-Za-z0-9_]+\.ts$/, /^\.\.\/weights\.ts$/];
 
