@@ -1,11 +1,15 @@
 // Image files to 8-bit RGB (what the processors take) and label PNGs to their raw class indices; PNG via fast-png,
-// JPEG via jpeg-js; the format is sniffed from the magic bytes, not the name. RGB conversion follows PIL as
+// JPEG via jpeg-js (EXIF orientation via exifr, for the images a person gives), BMP via bmp-js; the format is sniffed
+// from the magic bytes, not the name. RGB conversion follows PIL as
 // transformers uses it (`convert_rgb`): every mode goes to RGBA, is alpha-composited over opaque white with
 // Pillow's integer `alpha_composite`, then RGB — so transparent pixels come out white, not black.
-// No EXIF orientation or ICC colour management is applied (PIL applies neither unless asked).
+// decodeImage applies no EXIF orientation (PIL's Image.open neither); readImage / fetchImage / decodeImageOriented do,
+// as transformers' load_image does. No ICC colour management (PIL applies none unless asked).
 // Every error is an ImageError naming the file. Sizes are bounded before anything is inflated: at most
 // MAX_IMAGE_PIXELS pixels (Pillow's DecompressionBombError threshold), and a PNG's zlib stream may not inflate to
 // more than its header's size needs (a small file that inflates without end is refused, not decoded).
+import bmp from 'bmp-js';
+import exifr from 'exifr';
 import { Unzlib } from 'fflate';
 import { decode as decodePngFile, encode as encodePngFile } from 'fast-png';
 import jpeg from 'jpeg-js';
@@ -33,12 +37,11 @@ export interface LabelImage {
   readonly source?: string;
 }
 
-export type ImageFormat = 'png' | 'jpeg';
+export type ImageFormat = 'png' | 'jpeg' | 'bmp';
 
 /** Formats recognised only to say so in the error. */
 const UNSUPPORTED_MAGIC: [string, number[]][] = [
   ['GIF', [0x47, 0x49, 0x46, 0x38]],
-  ['BMP', [0x42, 0x4d]],
   ['TIFF', [0x49, 0x49, 0x2a, 0x00]],
   ['TIFF', [0x4d, 0x4d, 0x00, 0x2a]],
   ['WebP (RIFF)', [0x52, 0x49, 0x46, 0x46]],
@@ -46,22 +49,24 @@ const UNSUPPORTED_MAGIC: [string, number[]][] = [
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+const BMP_MAGIC = [0x42, 0x4d];
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
   return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 }
 
-/** PNG or JPEG from the first bytes; null when neither. */
+/** PNG, JPEG or BMP from the first bytes; null when none. */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   if (startsWith(bytes, PNG_MAGIC)) return 'png';
   if (startsWith(bytes, JPEG_MAGIC)) return 'jpeg';
+  if (startsWith(bytes, BMP_MAGIC)) return 'bmp';
   return null;
 }
 
-/** Decode a PNG or JPEG to 8-bit RGB. `name` is used in errors and kept as the image's source. */
+/** Decode a PNG, JPEG or BMP to 8-bit RGB, pixels as stored (no EXIF orientation: see decodeImageOriented). `name` is used in errors and kept as the image's source. */
 export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
   const format = checkedFormat(bytes, name);
-  const img = format === 'png' ? pngToRgb(bytes, name) : jpegToRgb(bytes, name);
+  const img = format === 'png' ? pngToRgb(bytes, name) : format === 'bmp' ? bmpToRgb(bytes, name) : jpegToRgb(bytes, name);
   checkRgbImage(img, name);
   return img;
 }
@@ -75,7 +80,7 @@ export async function readImage(path: string): Promise<RgbImage> {
   } catch (e) {
     throw new ImageError(path, `cannot read: ${(e as Error).message}`);
   }
-  return decodeImage(bytes, path);
+  return await decodeImageOriented(bytes, path);
 }
 
 /** Fetch and decode an image by URL (browser or Deno). */
@@ -90,7 +95,52 @@ export async function fetchImage(url: string): Promise<RgbImage> {
     await res.body?.cancel();
     throw new ImageError(url, `HTTP ${res.status}`);
   }
-  return decodeImage(new Uint8Array(await res.arrayBuffer()), url);
+  return await decodeImageOriented(new Uint8Array(await res.arrayBuffer()), url);
+}
+
+/**
+ * Decode, then turn a JPEG upright by its EXIF Orientation tag (read with exifr), as transformers' `load_image`
+ * does (`ImageOps.exif_transpose`). For images a person gives (--image, a URL); dataset readers keep the stored
+ * pixels, since their annotations are in that frame.
+ */
+export async function decodeImageOriented(bytes: Uint8Array, name: string): Promise<RgbImage> {
+  const img = decodeImage(bytes, name);
+  if (sniffImageFormat(bytes) !== 'jpeg') return img;
+  let orientation: number | undefined;
+  try {
+    orientation = await exifr.orientation(bytes);
+  } catch {
+    orientation = undefined; // unreadable EXIF: PIL's exif_transpose leaves the image as it is too
+  }
+  return orientation ? orientImage(img, orientation) : img;
+}
+
+/** EXIF orientation 1..8 applied: 2 mirror, 3 rotate 180°, 4 flip, 5 transpose, 6 rotate 90° CW, 7 transverse, 8 rotate 90° CCW. */
+export function orientImage(img: RgbImage, orientation: number): RgbImage {
+  if (!Number.isInteger(orientation) || orientation < 1 || orientation > 8) throw new ImageError(img.source ?? 'image', `EXIF orientation ${orientation} is not 1..8`);
+  if (orientation === 1) return img;
+  const { width: w, height: h } = img;
+  const swap = orientation >= 5;
+  const W = swap ? h : w, H = swap ? w : h;
+  const out = new Uint8Array(W * H * 3);
+  // for each output pixel (X, Y), the stored pixel (x, y) it shows
+  const source: Record<number, (X: number, Y: number) => [number, number]> = {
+    2: (X, Y) => [w - 1 - X, Y],
+    3: (X, Y) => [w - 1 - X, h - 1 - Y],
+    4: (X, Y) => [X, h - 1 - Y],
+    5: (X, Y) => [Y, X],
+    6: (X, Y) => [Y, h - 1 - X],
+    7: (X, Y) => [w - 1 - Y, h - 1 - X],
+    8: (X, Y) => [w - 1 - Y, X],
+  };
+  const at = source[orientation];
+  for (let Y = 0; Y < H; Y++) {
+    for (let X = 0; X < W; X++) {
+      const [x, y] = at(X, Y);
+      out.set(img.data.subarray(3 * (y * w + x), 3 * (y * w + x) + 3), 3 * (Y * W + X));
+    }
+  }
+  return { width: W, height: H, data: out, source: img.source };
 }
 
 /** An RGB image as an 8-bit RGB PNG (overlays, previews). */
@@ -129,8 +179,8 @@ function checkedFormat(bytes: Uint8Array, name: string): ImageFormat {
   if (format) return format;
   const other = UNSUPPORTED_MAGIC.find(([, magic]) => startsWith(bytes, magic));
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  if (other) throw new ImageError(name, `${other[0]} images are not supported (kvscope decodes PNG and JPEG)`);
-  throw new ImageError(name, `not a PNG or JPEG (first bytes ${head})`);
+  if (other) throw new ImageError(name, `${other[0]} images are not supported (kvscope decodes PNG, JPEG and BMP)`);
+  throw new ImageError(name, `not a PNG, JPEG or BMP (first bytes ${head})`);
 }
 
 interface Png {
@@ -291,6 +341,48 @@ function pngToRgb(bytes: Uint8Array, name: string): RgbImage {
     for (let i = 0; i < n; i++) put(i, to8(samples[4 * i]), to8(samples[4 * i + 1]), to8(samples[4 * i + 2]), to8(samples[4 * i + 3]));
   } else {
     throw new ImageError(name, `PNG with ${channels} channels`);
+  }
+  return { width, height, data: rgb, source: name };
+}
+
+/**
+ * BMP (MSRC-v2's images and ground truth) with bmp-js: 1/4/8-bit palette, 16/24/32-bit, RLE; bottom-up or top-down.
+ * The header's size is bounded before bmp-js allocates; the 4th byte of 32-bit pixels is ignored, as PIL reads
+ * BI_RGB BMPs as RGB.
+ */
+function bmpToRgb(bytes: Uint8Array, name: string): RgbImage {
+  if (bytes.length < 30) throw new ImageError(name, `truncated BMP (${bytes.length} bytes, the headers need 30)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dataOffset = dv.getUint32(10, true), headerSize = dv.getUint32(14, true);
+  if (headerSize < 40) throw new ImageError(name, `BMP with a ${headerSize}-byte info header (OS/2 BMPs are not supported; kvscope reads BITMAPINFOHEADER and later)`);
+  const width = dv.getInt32(18, true), height = Math.abs(dv.getInt32(22, true)), bits = dv.getUint16(28, true);
+  const compression = bytes.length >= 34 ? dv.getUint32(30, true) : 0;
+  if (!(width > 0 && height > 0)) throw new ImageError(name, `BMP of size ${width}×${height}; images must be at least 1×1`);
+  if (width * height > MAX_IMAGE_PIXELS) throw new ImageError(name, `BMP of ${width}×${height} = ${width * height} pixels is over the ${MAX_IMAGE_PIXELS}-pixel limit (a decompression bomb, as Pillow calls it)`);
+  if (![1, 4, 8, 16, 24, 32].includes(bits)) throw new ImageError(name, `BMP with ${bits} bits per pixel (BMPs have 1, 4, 8, 16, 24 or 32)`);
+  if (compression === 0) {
+    const rowBytes = Math.ceil((width * bits) / 32) * 4;
+    if (dataOffset + rowBytes * height > bytes.length) throw new ImageError(name, `truncated BMP: ${width}×${height} at ${bits} bits needs ${rowBytes * height} pixel bytes from byte ${dataOffset}, the file has ${bytes.length} bytes`);
+  } else if (![1, 2, 3].includes(compression)) {
+    throw new ImageError(name, `BMP compression ${compression} (kvscope reads uncompressed, RLE8, RLE4 and bit-field BMPs)`);
+  }
+  const NodeBuffer = (globalThis as { Buffer?: { from(b: Uint8Array): Uint8Array } }).Buffer;
+  if (!NodeBuffer) throw new ImageError(name, 'BMP decoding (bmp-js) needs Node\'s Buffer: decode BMPs in Deno or Node, or convert them to PNG');
+  let dec: { width: number; height: number; data: Uint8Array };
+  try {
+    dec = bmp.decode(NodeBuffer.from(bytes));
+  } catch (e) {
+    throw new ImageError(name, `corrupt BMP: ${(e as Error).message}`);
+  }
+  if (dec.width !== width || dec.height !== height || dec.data.length !== width * height * 4) {
+    throw new ImageError(name, `corrupt BMP: decoded ${dec.width}×${dec.height} with ${dec.data.length} bytes, the header says ${width}×${height}`);
+  }
+  // bmp-js writes A B G R per pixel
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    rgb[3 * i] = dec.data[4 * i + 3];
+    rgb[3 * i + 1] = dec.data[4 * i + 2];
+    rgb[3 * i + 2] = dec.data[4 * i + 1];
   }
   return { width, height, data: rgb, source: name };
 }

@@ -1,10 +1,10 @@
-// Fuzz targets: PNG (every colour type, 8 and 16 bits, palette, interlaced) and JPEG files built valid and then
+// Fuzz targets: PNG (every colour type, 8 and 16 bits, palette, interlaced), JPEG and BMP files built valid and then
 // broken: bit flips, truncation, inserted / duplicated ranges, the header's size set to zero or huge (CRC kept
 // right so the size itself is what is tested), and decompression bombs (a tiny file whose zlib stream inflates far
 // past what its header needs, and headers over the pixel limit). A PNG accepted after an edit must decode to the
-// very pixels of its base (PNG chunks carry CRCs; a changed pixel that passes is a silent wrong value). JPEG has
-// no checksum, so a flipped bit in entropy-coded data can decode to other pixels: for JPEG only the size and
-// buffer length are checked.
+// very pixels of its base (PNG chunks carry CRCs; a changed pixel that passes is a silent wrong value). JPEG and
+// BMP have no checksum, so a flipped bit in their pixel data can decode to other pixels: for them only the size
+// and buffer length are checked.
 import fc from 'fast-check';
 import { zlibSync } from 'fflate';
 import { encode as encodePng } from 'fast-png';
@@ -12,6 +12,7 @@ import jpeg from 'jpeg-js';
 import { decodeImage, decodeLabelPng } from '../../src/io/image.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
 import type { FuzzTarget } from './fuzzOutcome.ts';
+import { writeBmp } from '../io/bmpWriter.ts';
 import { applyByteEdit, byteEdits, type ByteEdit } from './mutations.ts';
 
 /** CRC-32 of a PNG chunk's type and data. */
@@ -42,6 +43,13 @@ const PNG_BASES: { label: string; png: Uint8Array }[] = ([
   { label, png: encodePng(spec) },
   { label: `${label} interlaced`, png: encodePng(spec, { interlace: 'Adam7' }) },
 ]);
+
+const triples = (v: number[]) => Array.from({ length: v.length / 3 }, (_, i) => v.slice(3 * i, 3 * i + 3));
+const BMP_BASES: Uint8Array[] = [
+  writeBmp(W, H, triples(pattern(W * H * 3, 7)), 24),
+  writeBmp(W, H, pattern(W * H, 8, 3).map((i) => [i]), 8, { palette: [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]] }),
+  writeBmp(W, H, triples(pattern(W * H * 3, 9)), 32, { topDown: true }),
+];
 
 const JPEG_BASES: { label: string; jpg: Uint8Array }[] = [[9, 6], [17, 16]].map(([w, h]) => {
   const rgba = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 29) & 255));
@@ -100,7 +108,8 @@ export type ImageInput =
   | { kind: 'pngSize'; base: number; width: number; height: number }
   | { kind: 'bomb'; side: number; inflated: number }
   | { kind: 'jpeg'; base: number; edit: ByteEdit }
-  | { kind: 'jpegSize'; base: number; width: number; height: number };
+  | { kind: 'jpegSize'; base: number; width: number; height: number }
+  | { kind: 'bmp'; base: number; edit: ByteEdit };
 
 /** zlib streams of zeros, made once (outside the timed decode): 1 MiB, 32 MiB and 128 MiB inflated. */
 const BOMB_SIZES = [1 << 20, 32 << 20, 128 << 20];
@@ -113,6 +122,7 @@ export const imageInputs: fc.Arbitrary<ImageInput> = fc.oneof(
   fc.record({ kind: fc.constant('pngSize' as const), base: fc.nat(PNG_BASES.length - 1), width: dim, height: dim }),
   fc.record({ kind: fc.constant('bomb' as const), side: fc.constantFrom(1, 64, 1000, 20000, 50000), inflated: fc.nat(BOMB_SIZES.length - 1) }),
   fc.record({ kind: fc.constant('jpeg' as const), base: fc.nat(JPEG_BASES.length - 1), edit: byteEdits() }),
+  fc.record({ kind: fc.constant('bmp' as const), base: fc.nat(BMP_BASES.length - 1), edit: byteEdits() }),
   fc.record({ kind: fc.constant('jpegSize' as const), base: fc.nat(JPEG_BASES.length - 1), width: fc.oneof(fc.constantFrom(0, 1, 65535), fc.integer({ min: 0, max: 40 })), height: fc.oneof(fc.constantFrom(0, 1, 65535), fc.integer({ min: 0, max: 40 })) }),
 ) as fc.Arbitrary<ImageInput>;
 
@@ -125,11 +135,12 @@ export function imageBytes(input: ImageInput): Uint8Array {
     case 'bomb': return pngOf(input.side, input.side, 8, 0, ZEROS[input.inflated]);
     case 'jpeg': return applyByteEdit(JPEG_BASES[input.base].jpg, input.edit);
     case 'jpegSize': return jpegWithSize(JPEG_BASES[input.base].jpg, input.width, input.height);
+    case 'bmp': return applyByteEdit(BMP_BASES[input.base], input.edit);
   }
 }
 
 export const imageTarget: FuzzTarget<ImageInput> = {
-  name: 'PNG / JPEG decode',
+  name: 'PNG / JPEG / BMP decode',
   file: 'fuzz.img',
   typed: ['ImageError'],
   inputs: imageInputs,

@@ -235,7 +235,7 @@ Deno.test('fixtures: VOC class PNGs (RGB renderings of the palette) and MSRC pal
 
 Deno.test('image errors: empty, unknown format, truncated, bad CRC, missing file, HTTP-style fetch', async () => {
   assertThrows(() => decodeImage(new Uint8Array(), 'zero.png'), /zero\.png: empty file \(0 bytes\)/, 'zero bytes');
-  assertThrows(() => decodeImage(new TextEncoder().encode('hello world'), 'notes.txt'), /notes\.txt: not a PNG or JPEG \(first bytes 68 65 6c/, 'garbage');
+  assertThrows(() => decodeImage(new TextEncoder().encode('hello world'), 'notes.txt'), /notes\.txt: not a PNG, JPEG or BMP \(first bytes 68 65 6c/, 'garbage');
   assertThrows(() => decodeImage(new TextEncoder().encode('GIF89a....'), 'a.gif'), /a\.gif: GIF images are not supported/, 'GIF');
   const good = png({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).map((_, i) => (i * 7919) % 251), channels: 3, depth: 8 });
   for (const cut of [20, Math.floor(good.length / 2), good.length - 13]) {

@@ -8,7 +8,7 @@ import { DavisReader } from '../../src/tasks/datasets/davis.ts';
 import {
   binaryClassMask, Pascal5iReader, pascal5iFoldClasses, readVocImage, VOC_COLOUR_TABLE, vocPaletteColour, type VocLayout,
 } from '../../src/tasks/datasets/pascal5i.ts';
-import { CosegReader, MSRC_CLASSES, MSRC_COLOUR_TABLE, MSRC_PAIRED_PNG_LAYOUT, MSRC_V2_LAYOUT, MsrcLabelReader } from '../../src/tasks/datasets/msrc.ts';
+import { CosegReader, MSRC_CLASSES, MSRC_COLOUR_TABLE, MSRC_VOID, MSRC_PAIRED_PNG_LAYOUT, MSRC_V2_LAYOUT, MsrcLabelReader } from '../../src/tasks/datasets/msrc.ts';
 import { ImagenetSReader } from '../../src/tasks/datasets/imagenetS.ts';
 import {
   RefcocoParquetReader, RefcocoReader, refSplitMatches, rleDecode, rleFromPolygon, rleFromString, rleToString,
@@ -16,6 +16,7 @@ import {
 import { BLINK_SUBTASKS, BlinkReader } from '../../src/tasks/datasets/blink.ts';
 import { assert, assertEquals, assertRejects, assertThrows } from '../gpu/assert.ts';
 import { SHARED_FIXTURES } from '../fixtures/sharedFixtures.ts';
+import { writeBmp } from '../io/bmpWriter.ts';
 import {
   greyPng, palettePng, pickleProtocol2, type PickleValue, rgbJpeg, rgbPng, solid, writeParquet, writeTree,
 } from './fixtureWriters.ts';
@@ -283,7 +284,7 @@ Deno.test('MSRC co-segmentation sets: images with binary GroundTruth masks; miss
   await assertRejects(() => reader.read('sheep'), /sheep\/GroundTruth\/c\.png: cannot read \(missing\)/, 'missing mask');
 });
 
-Deno.test('MSRC fixture: colour label maps → MSRC class ids; MSRC-v2 layout lists ids, BMP refused by name', async () => {
+Deno.test('MSRC fixture: colour label maps → MSRC class ids; MSRC-v2 layout: BMP images and ground truth read (bmp-js)', async () => {
   const reader = new MsrcLabelReader(denoFileTree(`${FIXTURES}msrc`), codec, MSRC_PAIRED_PNG_LAYOUT);
   assertEquals(await reader.ids(), ['1', '2', '3'], 'ids');
   const want: Record<string, [number, number, string[]]> = {
@@ -295,7 +296,15 @@ Deno.test('MSRC fixture: colour label maps → MSRC class ids; MSRC-v2 layout li
     assertEquals(s.classes.map((c) => MSRC_CLASSES[c]), want[id][2], `${id} classes`);
     assert(count(s.labels, 0) < s.labels.length / 2, `${id}: mostly labelled`);
   }
-  const v2 = denoFileTree(await writeTree({ 'Images/1_1_s.bmp': Uint8Array.of(0x42, 0x4d, 0, 0), 'Images/Thumbs.db': '', 'GroundTruth/1_1_s_GT.bmp': Uint8Array.of(0x42, 0x4d) }));
+  // MSRC-v2 as shipped: BMP images and BMP colour ground truth (bmp-js); left column void (black), the rest the class of VOC colour 6
+  const [cr, cg, cb] = vocPaletteColour(6);
+  const cowId = MSRC_COLOUR_TABLE.get((cr << 16) | (cg << 8) | cb)!;
+  const gt = Array.from({ length: 12 }, (_, i) => (i % 4 === 0 ? [0, 0, 0] : [cr, cg, cb]));
+  const v2 = denoFileTree(await writeTree({
+    'Images/1_1_s.bmp': writeBmp(4, 3, Array.from({ length: 12 }, (_, i) => [i * 20, 100, 200 - i * 10]), 24),
+    'Images/Thumbs.db': '',
+    'GroundTruth/1_1_s_GT.bmp': writeBmp(4, 3, gt, 24),
+  }));
   const v2reader = new MsrcLabelReader(v2, codec, MSRC_V2_LAYOUT);
   assertEquals(await v2reader.ids(), ['1_1_s'], 'v2 ids');
   // The colour list follows the VOC map up to chair, then skips two entries.
@@ -303,7 +312,10 @@ Deno.test('MSRC fixture: colour label maps → MSRC class ids; MSRC-v2 layout li
     const [r, g, b] = vocPaletteColour(voc);
     assertEquals(MSRC_CLASSES[MSRC_COLOUR_TABLE.get((r << 16) | (g << 8) | b)!], name, `${name} colour`);
   }
-  await assertRejects(() => v2reader.read('1_1_s'), /Images\/1_1_s\.bmp: BMP images are not supported/, 'bmp');
+  const v2s = await v2reader.read('1_1_s');
+  assertEquals([v2s.image.width, v2s.image.height, Array.from(v2s.image.data.subarray(3, 6))], [4, 3, [20, 100, 190]], 'v2 BMP image pixels');
+  assertEquals(Array.from(v2s.labels), gt.map((_, i) => (i % 4 === 0 ? MSRC_VOID : cowId)), 'v2 BMP ground truth → ids (black = void)');
+  assertEquals(v2s.classes.map((c) => MSRC_CLASSES[c]), [MSRC_CLASSES[cowId]], 'v2 classes');
 });
 
 // ---------------------------------------------------------------------------------------------------------------

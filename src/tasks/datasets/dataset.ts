@@ -26,7 +26,7 @@ export interface ImageCodec {
   decodeLabelPng(bytes: Uint8Array, name: string): LabelImage;
 }
 
-/** The project's decoders (PNG and JPEG; BMP is not decoded). */
+/** The project's decoders (PNG, JPEG and BMP; stored pixels, no EXIF orientation: annotations are in that frame). */
 export const IMAGE_CODEC: ImageCodec = { decodeImage, decodeLabelPng };
 
 /** A reader: cheap listing of sample ids, then one sample at a time. */
