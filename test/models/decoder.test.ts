@@ -160,6 +160,24 @@ Deno.test({ name: 'Qwen2.5-VL flavour: M-RoPE [2,3,3] with image-grid 3D positio
   dec.dispose();
 } });
 
+Deno.test({ name: 'an M-RoPE decoder given 1D positions uses them on all three axes (GPU = reference = explicit [3][S])', ...opts, async fn() {
+  const toks = ids(9, 21, 301), pos1d = [...Array(9).keys()].map((p) => p * 3 + 1);
+  // the parity path: GPU with 1D positions against the reference with 1D positions, every layer
+  await parity(qwenVl, { ids: toks }, pos1d, undefined, 'qwen2_5_vl 1D positions');
+  // and the GPU with 1D positions equals the GPU with the same positions written out on t, h and w
+  const { dec } = await open(qwenVl);
+  const run = async (positions: number[] | number[][]) => {
+    const cache = dec.newCache(12);
+    const out = await dec.run({ ids: toks }, { cache, start: 0, positions, logits: 'all' });
+    const logits = [...(await out.logits!.read())];
+    out.logits!.dispose();
+    cache.dispose();
+    return logits;
+  };
+  assertEquals(await run(pos1d), await run([pos1d, pos1d, pos1d]), '1D = [t, h, w] all equal');
+  dec.dispose();
+} });
+
 Deno.test({ name: 'prefill then 3 decode steps equals one prefill of the whole sequence (cache, logits), 1D and M-RoPE', ...opts, async fn() {
   for (const f of [qwen2, qwenVl]) {
     const { dec } = await open(f);
