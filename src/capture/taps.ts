@@ -60,11 +60,6 @@ export function tapName(t: ParsedTap): TapName {
   }
 }
 
-/** A checked tap name: parses, and comes back in canonical form. */
-export function asTapName(name: string): TapName {
-  return tapName(parseTap(name));
-}
-
 /** Which activations a forward must keep for a list of taps, checked against the layers the model runs. */
 export interface TapPlan {
   vision: boolean;

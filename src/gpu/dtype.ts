@@ -4,8 +4,6 @@
 
 export type DType = 'f32' | 'f16' | 'bf16' | 'u32' | 'i32';
 
-export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'u32', 'i32'];
-
 /** Bytes per element. */
 export function bytesPerElement(dtype: DType): number {
   return dtype === 'f16' || dtype === 'bf16' ? 2 : 4;

@@ -21,6 +21,3 @@ export function expectRank(op: string, name: string, t: Tensor, ranks: readonly 
   }
 }
 
-export function expectSameGpu(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) if (t.gpu !== ts[0].gpu) throw new OpArgumentError(op, `tensor ${t.label} lives on another device`);
-}
