@@ -190,6 +190,16 @@ export function segmentationPartCount(seg: unknown, height: number, width: numbe
   return fail(`expected polygons or an RLE object, found ${typeof seg}`);
 }
 
+/** ref_id is a sample's key: two refs with one id would make one of them unreachable (and ids lie). */
+function uniqueRefIds(refs: readonly { refId: number }[], file: string): void {
+  const seen = new Map<number, number>();
+  refs.forEach((r, i) => {
+    const j = seen.get(r.refId);
+    if (j !== undefined) throw new DatasetError(file, `refs ${j} and ${i} both have ref_id ${r.refId}`, 'ref_id');
+    seen.set(r.refId, i);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Samples
 
@@ -370,6 +380,7 @@ export class RefcocoReader extends RefSamples {
         const where = `${instPath} (annotations[${i}], id ${f.int('id')})`;
         anns.set(f.int('id'), { segmentation: f.raw('segmentation'), bbox: parseBbox(f, 'bbox'), where });
       });
+      uniqueRefIds(refs, refsPath);
       return { refs, anns, images };
     })();
   }
@@ -432,6 +443,7 @@ export class RefcocoParquetReader extends RefSamples {
         const info = new FieldReader(parseJsonField(f, 'raw_image_info'), path, `row ${i}.raw_image_info`);
         images.set(refId, { fileName: info.string('file_name'), width: info.int('width'), height: info.int('height') });
       });
+      uniqueRefIds(refs, path);
       return { refs, anns, images };
     })();
   }
