@@ -37,5 +37,7 @@ echo "== chromium (SwiftShader) KV cache explorer =="; node test/browser/explore
 
 echo "== chromium (SwiftShader) forward profile =="; node test/browser/profile.browser.mjs 2>&1 | tee out/browser-profile.log; count out/browser-profile.log '^browser profile: [0-9]+ passed, [0-9]+ failed' 'browser profile'
 
+echo "== chromium (SwiftShader) probe task in the tab vs the CLI =="; node test/browser/probe.browser.mjs 2>&1 | tee out/browser-probe.log; count out/browser-probe.log '^browser probe: [0-9]+ passed, [0-9]+ failed' 'browser probe'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,7 +3,7 @@
 // publishes the results on window.__kvscopeResults for test/browser/kernels.browser.mjs; `?run=model` runs a model
 // forward from a checkpoint URL and publishes it on window.__kvscopeModel for test/browser/model.browser.mjs;
 // `?view=explorer` opens the KV cache explorer (harness/web/explorer.ts), `?view=profile` the forward profile
-// (harness/web/profileView.ts).
+// (harness/web/profileView.ts), `?view=probe` a probe task run in the tab (harness/web/probeView.ts).
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { setShaderSource } from '../../src/gpu/kernel.ts';
 import { allCases as opCases } from '../../test/ops/cases/index.ts';
@@ -116,12 +116,19 @@ async function main(): Promise<void> {
     window.__kvscopeModel = { adapter: '', error: `no WebGPU: ${(e as Error).message}` };
     window.__kvscopeExplorer = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, queries: 0 };
     window.__kvscopeProfile = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}` };
+    window.__kvscopeProbe = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, updates: 0 };
     return;
   }
   // `?view=explorer`: the KV cache explorer (harness/web/explorer.ts) replaces the doctor page
   if (new URLSearchParams(location.search).get('view') === 'explorer') {
     const { startExplorer } = await import('./explorer.ts');
     startExplorer(gpu, document.body, new URLSearchParams(location.search));
+    return;
+  }
+  // `?view=probe`: a probe task run in the tab as `kvscope probe` runs it (harness/web/probeView.ts)
+  if (new URLSearchParams(location.search).get('view') === 'probe') {
+    const { startProbeView } = await import('./probeView.ts');
+    startProbeView(gpu, document.body, new URLSearchParams(location.search));
     return;
   }
   // `?view=profile`: one profiled prefill (+ decode) of a checkpoint (harness/web/profileView.ts)

@@ -1,6 +1,7 @@
 // Progress of long work (dataset sweeps, loading): a bar with rate and ETA on a terminal (cli-progress), plain
 // periodic lines when the output is not a terminal (CI logs), nothing in a browser (the app shows its own).
-import cliProgress from 'cli-progress';
+// cli-progress is a Node module (it extends EventEmitter): loaded only where there is a terminal to draw on
+const cliProgress = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' ? (await import('cli-progress')).default : null;
 
 export interface Progress {
   tick(detail?: string): void;
@@ -16,7 +17,7 @@ function isTty(): boolean {
 export function progressBar(what: string, total: number, startAt = 0, unit = 'samples'): Progress {
   const t0 = performance.now();
   let done = startAt;
-  if (isTty()) {
+  if (cliProgress && isTty()) {
     const bar = new cliProgress.SingleBar({
       format: `${what} [{bar}] {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted} | {detail}`,
       hideCursor: true, clearOnComplete: false, etaBuffer: 20,
