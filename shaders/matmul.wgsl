@@ -219,3 +219,89 @@ fn gemv_any(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   }
   gemv_store(c0, s);
 }
+
+// ---- GPU-shaped variants (chosen per adapter by the tuning run, src/gpu/tuning.ts) ----
+
+// Prefill, workgroup-memory tiles: a 16×16 workgroup computes a 64×64 block of y, each invocation a 4×4 register
+// tile; K goes in steps of 16, each step staging 64 rows × 16 of x and of W in workgroup memory (one element per
+// invocation per row quarter, masked past M, N and K, any W dtype) between barriers. What a discrete GPU wants;
+// on CPU adapters the barriers are emulated.
+const WB: u32 = 64u;  // y block side
+const WK: u32 = 16u;  // K step
+var<workgroup> xs: array<f32, 1024>;  // [64 rows][16 k]
+var<workgroup> ws: array<f32, 1024>;  // [64 cols][16 k]
+
+@compute @workgroup_size(16, 16)
+fn wgtile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r0 = wg.y * WB; let c0 = wg.x * WB;
+  let t = lid.y * 16u + lid.x;  // 0..255
+  let lr = t / WK; let lk = t % WK;  // staging: rows lr, lr + 16, lr + 32, lr + 48 at column lk
+  var acc: array<vec4<f32>, 4>;  // acc[i][j] = y[r0 + 4·lid.y + i, c0 + 4·lid.x + j]
+  for (var kt = 0u; kt < params.k; kt += WK) {
+    let kk = kt + lk;
+    for (var q = 0u; q < 4u; q++) {
+      let r = r0 + lr + 16u * q;
+      let c = c0 + lr + 16u * q;
+      var xv = 0.0; var wv = 0.0;
+      if (r < params.m && kk < params.k) { xv = x[(params.x_row0 + r) * params.k + kk]; }
+      if (c < params.n_rows && kk < params.k) { wv = w_scalar(c * params.k + kk); }
+      xs[(lr + 16u * q) * WK + lk] = xv;
+      ws[(lr + 16u * q) * WK + lk] = wv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < WK; k++) {
+      let wv = vec4<f32>(ws[(4u * lid.x) * WK + k], ws[(4u * lid.x + 1u) * WK + k], ws[(4u * lid.x + 2u) * WK + k], ws[(4u * lid.x + 3u) * WK + k]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4<f32>(xs[(4u * lid.y + i) * WK + k]), wv, acc[i]); }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) { store_y(r0 + 4u * lid.y + i, c0 + 4u * lid.x + j, acc[i][j]); }
+  }
+}
+
+// Decode, split-K: one workgroup of WG invocations per TN weight rows; invocation i sums the vec4 indices
+// i, i + WG, i + 2·WG, … of each row (K % 4 == 0), then a tree reduction in workgroup memory. Many invocations per
+// row, where `gemv_*` has one: for adapters with more lanes than output rows.
+var<workgroup> red: array<vec4<f32>, 256>;  // WG ≤ 256, a power of two
+
+fn gemv_split_reduce(li: u32, s: vec4<f32>, c0: u32) {
+  red[li] = s;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (li < h) { red[li] += red[li + h]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { gemv_store(c0, red[0]); }
+}
+
+@compute @workgroup_size(WG)
+fn gemv_split_f32(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c0 = (wg.x + wg.y * nwg.x) * TN;
+  let k4 = params.k / 4u;
+  let xb = params.x_row0 * k4;
+  let last = params.n_rows - 1u;
+  let w0 = min(c0, last) * k4; let w1 = min(c0 + 1u, last) * k4; let w2 = min(c0 + 2u, last) * k4; let w3 = min(c0 + 3u, last) * k4;
+  var s = vec4<f32>(0.0);
+  for (var q = lid.x; q < k4; q += WG) {
+    let a = x4[xb + q];
+    s += vec4<f32>(dot(a, w4f[w0 + q]), dot(a, w4f[w1 + q]), dot(a, w4f[w2 + q]), dot(a, w4f[w3 + q]));
+  }
+  gemv_split_reduce(lid.x, s, c0);
+}
+
+@compute @workgroup_size(WG)
+fn gemv_split_16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c0 = (wg.x + wg.y * nwg.x) * TN;
+  let k = params.k; let k4 = k / 4u;
+  let xb = params.x_row0 * k4;
+  let last = params.n_rows - 1u;
+  let w0 = min(c0, last) * k; let w1 = min(c0 + 1u, last) * k; let w2 = min(c0 + 2u, last) * k; let w3 = min(c0 + 3u, last) * k;
+  var s = vec4<f32>(0.0);
+  for (var q = lid.x; q < k4; q += WG) {
+    let a = x4[xb + q];
+    let e = 4u * q;
+    s += vec4<f32>(dot(a, w_vec_16(w0 + e)), dot(a, w_vec_16(w1 + e)), dot(a, w_vec_16(w2 + e)), dot(a, w_vec_16(w3 + e)));
+  }
+  gemv_split_reduce(lid.x, s, c0);
+}

@@ -1,51 +1,91 @@
-// `kvscope bench kernels`: GFLOP/s and GB/s per kernel at the real models' shapes, the tfjs-webgpu peer on the
-// same adapter in the same run, ratios, and the CPU's native matmul rate as the ceiling.
+// `kvscope bench kernels`: GFLOP/s and GB/s per kernel at the real models' shapes, tfjs-webgpu and onnxruntime-web
+// as peers on the same adapter in the same run, one timing method for all, every row as a share of this adapter's
+// measured roofline (compute-bound rows vs the vec4 FMA peak, memory-bound rows vs the read bandwidth).
+// Table code only: no Deno APIs (the browser bench runs it in a tab).
 import type { Gpu } from '../../src/gpu/device.ts';
+import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchAttention } from './attentionBench.ts';
 import type { BenchRow } from './benchRow.ts';
 import { cpuMatmulCeiling } from './cpuCeiling.ts';
 import { benchMatmul } from './matmulBench.ts';
+import { cachedRoofline, measureRoofline, type Roofline, ROOFLINE_CACHE, rooflineTable } from './roofline.ts';
+import { TIMING_METHOD } from './timing.ts';
+import { tuneKernels, tuningText } from './tune.ts';
+import { kernelChoice } from '../../src/gpu/tuning.ts';
 
-export interface KernelBenchOptions { quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention' }
+export interface KernelBenchOptions {
+  quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention';
+  /** measure the roofline again even when this adapter has a cached one */
+  freshRoofline?: boolean;
+  peers?: boolean;
+  print?: (s: string) => void;
+}
 
 function shapeText(s: Record<string, number>): string {
   return Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
-/** Rows as a fixed-width table, with kvscope/tfjs ratios for the cases that have a peer. */
-export function benchTable(rows: BenchRow[]): string {
-  const head = ['kernel', 'shape', 'dtype', 'impl', 'median ms', 'GFLOP/s', 'GB/s', 'vs tfjs'];
-  const body = rows.map((r) => {
-    const peer = r.impl === 'kvscope' && rows.find((p) => p.impl === 'tfjs-webgpu' && p.kernel === r.kernel && p.dtype === r.dtype && shapeText(p.shape) === shapeText(r.shape));
-    return [r.kernel, shapeText(r.shape), r.dtype, r.impl, r.median_ms.toFixed(2), r.gflops.toFixed(2), r.gbps.toFixed(2), peer ? `${(peer.median_ms / r.median_ms).toFixed(2)}×` : ''];
+/** Which roof a row sits under: its arithmetic intensity against the ridge point (peak flops / peak bytes). */
+export function withRoofline(rows: BenchRow[], roof: Roofline): BenchRow[] {
+  const ridge = roof.fma_f32_vec4 / roof.read_peak; // flops per byte
+  return rows.map((r) => {
+    const bound = r.flops / r.bytes >= ridge ? 'compute' : 'memory';
+    const roofline_pct = bound === 'compute' ? (100 * r.gflops) / roof.fma_f32_vec4 : (100 * r.gbps) / roof.read_peak;
+    return { ...r, bound, roofline_pct };
   });
+}
+
+/** Rows as a fixed-width table; kvscope rows carry their speed ratio to each peer on the same case. */
+export function benchTable(rows: BenchRow[]): string {
+  const head = ['kernel', 'case', 'shape', 'dtype', 'impl', 'variant', 'median ms', 'GFLOP/s', 'GB/s', 'bound', '% roof', 'vs tfjs', 'vs ort'];
+  const same = (a: BenchRow, b: BenchRow) => a.kernel === b.kernel && a.dtype === b.dtype && shapeText(a.shape) === shapeText(b.shape);
+  const ratio = (r: BenchRow, impl: string) => {
+    const p = r.impl === 'kvscope' && rows.find((q) => q.impl === impl && same(q, r));
+    return p ? `${(p.median_ms / r.median_ms).toFixed(2)}×` : '';
+  };
+  const body = rows.map((r) => [r.kernel, r.case, shapeText(r.shape), r.dtype, r.impl, r.variant ?? '', r.median_ms.toFixed(2), r.gflops.toFixed(2), r.gbps.toFixed(2),
+    r.bound ?? '', r.roofline_pct !== undefined ? `${r.roofline_pct.toFixed(0)}%` : '', ratio(r, 'tfjs-webgpu'), ratio(r, 'onnxruntime-web')]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 4 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 6 && i !== 9 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
 export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Promise<BenchRow[]> {
-  const log = (s: string) => { if (!opts.json) console.log(s); };
-  log(`device: ${gpu.describe()}; timing: ${gpu.features.timestampQuery ? 'timestamp queries (GPU time)' : 'wall clock (no timestamp-query)'}${opts.quick ? '; quick subset' : ''}`);
+  const print = opts.print ?? ((s: string) => console.log(s));
+  const log = (s: string) => { if (!opts.json) print(s); };
+  log(`device: ${gpu.describe()}${opts.quick ? '; quick subset' : ''}`);
+  log(`timing: ${TIMING_METHOD}`);
+  let roof = opts.freshRoofline ? null : cachedRoofline(gpu);
+  if (!roof) {
+    roof = await measureRoofline(gpu, { reps: opts.reps });
+    writeAdapterCache(gpu, ROOFLINE_CACHE, roof);
+    log(`${rooflineTable(roof)}\n(measured in this run)`);
+  } else log(`${rooflineTable(roof)}\n(cached, measured ${roof.measured_at})`);
+  let choice = kernelChoice(gpu);
+  if (choice.source === 'default') choice = await tuneKernels(gpu, { persist: true });
+  log(tuningText(choice));
   const rows: BenchRow[] = [];
-  const emit = (rs: BenchRow[]) => {
-    rows.push(...rs);
-    if (opts.json) for (const r of rs) console.log(JSON.stringify(r));
-  };
   const notes: string[] = [];
   const note = (s: string) => notes.push(s);
-  if (opts.only !== 'attention') emit(await benchMatmul(gpu, { quick: opts.quick, reps: opts.reps, log: note }));
-  if (opts.only !== 'matmul') emit(await benchAttention(gpu, { quick: opts.quick, reps: opts.reps }));
+  const emit = (rs: BenchRow[]) => {
+    const withRoof = withRoofline(rs, roof!);
+    rows.push(...withRoof);
+    if (opts.json) for (const r of withRoof) print(JSON.stringify(r));
+  };
+  if (opts.only !== 'attention') emit(await benchMatmul(gpu, { quick: opts.quick, reps: opts.reps, peers: opts.peers, log: note }));
+  if (opts.only !== 'matmul') emit(await benchAttention(gpu, { quick: opts.quick, reps: opts.reps, peers: opts.peers, log: note }));
   if (!opts.json) {
-    console.log(benchTable(rows));
-    for (const n of notes) if (/not measured|wrong/.test(n)) console.log(`note: ${n}`);
-    const f32 = rows.find((r) => r.kernel === 'matmul' && r.impl === 'kvscope' && r.dtype === 'f32' && r.shape.m === 1024);
-    const bf16 = rows.find((r) => r.kernel === 'matmul' && r.impl === 'kvscope' && r.dtype === 'bf16' && r.shape.m === 1024);
-    const attn = rows.find((r) => r.kernel === 'attention' && r.shape.tokens === 1024);
-    if (f32 && bf16) console.log(`bf16/f32 time at 1024³: ${(bf16.median_ms / f32.median_ms).toFixed(2)}×`);
-    if (f32 && attn) console.log(`attention (1024 tokens) at ${(100 * attn.gflops / f32.gflops).toFixed(0)}% of the f32 matmul GFLOP/s`);
+    print(benchTable(rows));
+    for (const n of notes) if (/not measured|wrong/.test(n)) print(`note: ${n}`);
+    const kv = (kernel: string, c: string, dt = 'f32') => rows.find((r) => r.kernel === kernel && r.impl === 'kvscope' && r.dtype === dt && r.case === c);
+    const f32 = kv('matmul', 'square 1024³'), bf16 = kv('matmul', 'square 1024³', 'bf16');
+    if (f32 && bf16) print(`bf16/f32 time at 1024³: ${(bf16.median_ms / f32.median_ms).toFixed(2)}×`);
+    for (const c of ['prefill 729 image tokens', 'prefill 1024 causal', 'prefill 7290 image tokens']) {
+      const a = kv('attention', c);
+      if (a && f32) print(`attention ${c}: ${a.gflops.toFixed(1)} GFLOP/s = ${(100 * a.gflops / f32.gflops).toFixed(0)}% of this run's f32 1024³ matmul rate`);
+    }
     const cpu = await cpuMatmulCeiling();
-    console.log(cpu.gflops !== null ? `CPU ceiling: ${cpu.gflops.toFixed(1)} GFLOP/s (${cpu.how})` : `CPU ceiling: ${cpu.how}`);
+    print(cpu.gflops !== null ? `CPU ceiling: ${cpu.gflops.toFixed(1)} GFLOP/s (${cpu.how})` : `CPU ceiling: ${cpu.how}`);
   }
   return rows;
 }

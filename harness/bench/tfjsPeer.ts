@@ -1,7 +1,6 @@
 // The peer: the same f32 matmul (x·Wᵀ) through @tensorflow/tfjs-backend-webgpu on the same adapter, in the same run.
 // tfjs creates its own device on the default adapter.
-import type { BenchRow } from './benchRow.ts';
-import { median } from './timing.ts';
+import { timeOnQueue } from './timing.ts';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 let tfPromise: Promise<Tf | string> | null = null;
@@ -19,18 +18,20 @@ async function loadTf(): Promise<Tf | string> {
 }
 
 /**
- * Median ms of tfjs's matMul(x [m,k], w [n,k], transposeB), or the reason it could not run. Timed as wall clock
- * from the call to the awaited result (`data()`), i.e. including the readback of y: tf.time()'s kernelMs was seen
- * to repeat a stale value for some shapes on tfjs 4.22, so it is not trusted.
+ * Median ms of tfjs's matMul(x [m,k], w [n,k], transposeB), or the reason it could not run. Timed by the bench's one
+ * method: from the call (tfjs encodes and submits its queue) to its device's onSubmittedWorkDone; x and w are
+ * uploaded in the untimed warmup run and y is never read back while timed. (tf.time()'s kernelMs was seen to repeat
+ * a stale value for some shapes on tfjs 4.22, so it is not used.)
  */
-export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number): Promise<{ ms: number; timing: string } | { error: string }> {
+export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number): Promise<{ ms: number } | { error: string }> {
   tfPromise ??= loadTf();
   const tf = await tfPromise;
   if (typeof tf === 'string') return { error: tf };
+  const backend = tf.backend() as unknown as { device?: GPUDevice; submitQueue?: () => void };
+  if (!backend.device || !backend.submitQueue) return { error: 'tfjs-webgpu backend exposes no device/submitQueue: cannot time it like the others' };
   // all-ones inputs make every output exactly k: a peer that silently computes nothing (tfjs binds a weight
   // over maxStorageBufferBindingSize without error and returns zeros) is reported, not timed
   const x = tf.ones([m, k]), w = tf.ones([n, k]);
-  const times: number[] = [];
   try {
     const probe = tf.matMul(x, w, false, true);
     const v = await probe.data();
@@ -38,22 +39,15 @@ export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number
     if (v[0] !== k || v[v.length - 1] !== k) {
       return { error: `tfjs-webgpu computed a wrong result for m=${m} n=${n} k=${k} (y[0] = ${v[0]}, expected ${k}; its weight is ${4 * n * k} bytes, the binding limit is the adapter's maxStorageBufferBindingSize) — not timed` };
     }
-    for (let r = 0; r < reps + 1; r++) {
-      const t0 = performance.now();
-      const y = tf.matMul(x, w, false, true);
-      await y.data();
-      const ms = performance.now() - t0;
-      y.dispose();
-      if (r > 0) times.push(ms);
-    }
+    const made: { dispose(): void }[] = [];
+    const ms = await timeOnQueue(backend.device, reps, () => {
+      made.push(tf.matMul(x, w, false, true));
+      backend.submitQueue!();
+    });
+    for (const y of made) y.dispose();
+    return { ms };
   } finally {
     x.dispose();
     w.dispose();
   }
-  return { ms: median(times), timing: 'wall clock incl. readback of y' };
-}
-
-export function tfjsRow(shape: { m: number; n: number; k: number }, ms: number, device: string): BenchRow {
-  const { m, n, k } = shape;
-  return { kernel: 'matmul', shape, dtype: 'f32', impl: 'tfjs-webgpu', median_ms: ms, gflops: (2 * m * n * k) / ms / 1e6, gbps: (4 * (m * k + n * k + m * n)) / ms / 1e6, device };
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { benchKernels } from '../bench/kernels.ts';
+import { tuneKernels, tuningText } from '../bench/tune.ts';
 import { measureRoofline, ROOFLINE_CACHE, rooflineTable } from '../bench/roofline.ts';
 import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
@@ -210,14 +211,25 @@ bench.command('roofline')
 cached in ${where}`);
   });
 bench.command('kernels')
-  .description('GFLOP/s and GB/s per kernel at the real models\' shapes, with tfjs-webgpu as the peer')
+  .description('GFLOP/s, GB/s and % of roofline per kernel at the real models\' shapes, tfjs-webgpu and onnxruntime-web as peers')
   .option('--quick', 'a subset that finishes in about a minute on a software adapter')
   .option('--json', 'one JSON object per line instead of the table')
   .option('--reps <n>', 'timed repetitions per case (median reported)', (v) => parseInt(v, 10))
   .option('--only <family>', 'matmul or attention')
-  .action(async (o: { quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention' }) => {
+  .option('--fresh-roofline', 'measure the roofline again instead of using the cached one')
+  .option('--no-peers', 'kvscope only (no tfjs-webgpu, no onnxruntime-web)')
+  .action(async (o: { quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention'; freshRoofline?: boolean; peers: boolean }) => {
     const gpu = await acquireGpu();
     await benchKernels(gpu, o);
+  });
+
+program.command('tune')
+  .description('time every kernel variant on this adapter, keep the fastest (cached per adapter identity)')
+  .action(async () => {
+    const gpu = await acquireGpu();
+    const c = await tuneKernels(gpu, { persist: true });
+    console.log(`${tuningText(c)}
+cached in ${c.cachedIn}`);
   });
 
 bench.command('models')

@@ -1,12 +1,15 @@
 // nn.Linear on the GPU: y = x·Wᵀ + b with W in HF's [out, in] layout and its checkpoint dtype (f32, f16, bf16),
-// f32 activations. Prefill uses register-blocked tiles (16×16 outputs per invocation); a single row (decode) uses
-// the gemv path; K % 4 == 0 takes vec4 loads, any other K a masked scalar path.
+// f32 activations. Prefill uses register-blocked tiles (16×16 outputs per invocation) or, where the tuning run
+// chose it, 64×64 workgroup-memory tiles; a single row (decode) uses the gemv path (per-row, or split-K);
+// K % 4 == 0 takes vec4 loads, any other K a masked scalar path.
 // A row-chunked weight (larger than one storage binding) is dispatched chunk by chunk into its output columns;
 // row-chunked x and y (long prefills) piece by piece over M.
 import { floatDTypeCode } from '../gpu/dtype.ts';
 import { OpArgumentError } from '../gpu/errors.ts';
+import type { Gpu } from '../gpu/device.ts';
 import type { Stage } from '../gpu/stage.ts';
 import { Tensor, type TensorChunk } from '../gpu/tensor.ts';
+import { type GemvVariant, kernelChoice, type MatmulTileVariant } from '../gpu/tuning.ts';
 import { expectDType, expectRank } from './check.ts';
 
 export interface MatmulOptions {
@@ -14,11 +17,22 @@ export interface MatmulOptions {
   out?: Tensor<'f32'>;
   /** Force a path (tests); default: gemv when M = 1. */
   path?: 'tiled' | 'gemv';
+  /** Force a kernel variant (tests, tuning); default: this adapter's tuned choice (src/gpu/tuning.ts). */
+  variant?: MatmulTileVariant | GemvVariant;
+}
+
+/** The variant `matmul` runs for this shape on this adapter (reported by the benchmarks). */
+export function matmulVariant(gpu: Gpu, m: number, _n: number, k: number, _wDtype: string): string {
+  const c = kernelChoice(gpu);
+  if (m === 1) return k % 4 === 0 ? c.gemv : 'rows';
+  return c.matmulTile;
 }
 
 const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight rows per invocation (shaders/matmul.wgsl)
 const WG = 8; // invocations per tile workgroup, along N
 const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
+const SPLIT_WG = 64; // invocations per split-K gemv workgroup (splits of K per 4 rows)
+const WB = 64; // wg64: y block side per 16×16 workgroup
 
 export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Tensor<'f32'> {
   const op = 'matmul';
@@ -41,8 +55,16 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   if (path === 'gemv' && m !== 1) throw new OpArgumentError(op, `the gemv path takes one row, x has ${m}`);
   const overrides = { W_DTYPE: floatDTypeCode(w.dtype), B_DTYPE: floatDTypeCode(opts.bias?.dtype ?? 'f32') };
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
-  const entry = `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = stage.gpu.kernels.get('matmul', entry, { ...overrides, WG: path === 'gemv' ? GEMV_WG : WG });
+  const choice = kernelChoice(stage.gpu);
+  const shape = path === 'gemv' ? (opts.variant ?? choice.gemv) : (opts.variant ?? choice.matmulTile);
+  if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' : shape !== 'reg16' && shape !== 'wg64') {
+    throw new OpArgumentError(op, `variant '${shape}' is not a ${path} variant`);
+  }
+  // split-K reads vec4s: K % 4 ≠ 0 keeps the per-row gemv
+  const split = shape === 'split' && variant !== 'any';
+  const wgTile = shape === 'wg64';
+  const entry = wgTile ? 'wgtile' : split ? `gemv_split_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
+  const kernel = stage.gpu.kernels.get('matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
@@ -53,9 +75,15 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         w.isChunked ? ` w rows ${chunk.rowStart}..${chunk.rowStart + chunk.rows - 1}` : '',
         x.isChunked || y.isChunked ? ` x/y rows ${seg.start}..${seg.end - 1}` : '',
       ].join('');
-      const label = `matmul ${path} m=${m} n=${n} k=${k} w=${w.dtype}${opts.bias ? ' +bias' : ''}${where}`;
+      const label = `matmul ${path} ${shape} m=${m} n=${n} k=${k} w=${w.dtype}${opts.bias ? ' +bias' : ''}${where}`;
       let workgroups: [number, number];
-      if (path === 'gemv') {
+      if (split) {
+        const groups = Math.ceil(chunk.rows / TN);
+        workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
+      } else if (wgTile) {
+        workgroups = [Math.ceil(chunk.rows / WB), Math.ceil(rows / WB)];
+        if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
+      } else if (path === 'gemv') {
         const groups = Math.ceil(chunk.rows / (TN * GEMV_WG));
         workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
       } else {
@@ -65,7 +93,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
       const xb = seg.x.buffer, yb = seg.y.buffer;
       stage.dispatch(kernel, {
         label,
-        bindings: variant === 'any' ? { x: xb, w: chunk.buffer, bias: biasBuf, y: yb }
+        bindings: variant === 'any' || wgTile ? { x: xb, w: chunk.buffer, bias: biasBuf, y: yb }
           : variant === 'f32' ? { x4: xb, w4f: chunk.buffer, bias: biasBuf, y: yb }
           : { x4: xb, w4h: chunk.buffer, bias: biasBuf, y: yb },
         uniforms: {

@@ -4,6 +4,7 @@ import type { DType } from '../../../src/gpu/dtype.ts';
 import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
+import type { GemvVariant, MatmulTileVariant } from '../../../src/gpu/tuning.ts';
 import { matmul } from '../../../src/ops/matmul.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { matmul as matmulRef } from '../../../src/ops/ref/matmul.ts';
@@ -11,6 +12,7 @@ import { type OpCase, withBindingLimit } from '../opCase.ts';
 
 interface MatmulCase {
   lead: number[]; n: number; k: number; w: DType; bias?: DType; path?: 'tiled' | 'gemv';
+  variant?: MatmulTileVariant | GemvVariant; // default: the adapter's choice
   chunkBytes?: number; // binding limit for w
   chunkAllBytes?: number; // binding limit for x, w and y (their chunks break at different rows)
 }
@@ -45,11 +47,25 @@ const list: MatmulCase[] = [
   { lead: [37], n: 20, k: 36, w: 'bf16', bias: 'f32', chunkAllBytes: 1000 },
   { lead: [3, 11], n: 50, k: 33, w: 'f16', chunkAllBytes: 800 },
   { lead: [70], n: 24, k: 64, w: 'f32', chunkAllBytes: 4096 },
+  // every variant the tuning run may choose, forced, on awkward shapes and every weight dtype
+  ...(['reg16', 'wg64'] as const).flatMap((variant): MatmulCase[] => [
+    { lead: [65], n: 67, k: 33, w: 'f32', bias: 'f32', variant },
+    { lead: [3, 43], n: 130, k: 40, w: 'bf16', bias: 'bf16', variant },
+    { lead: [2], n: 70, k: 1000, w: 'f16', variant },
+    { lead: [129], n: 65, k: 17, w: 'f16', bias: 'f16', variant, chunkBytes: 340 },
+    { lead: [37], n: 20, k: 36, w: 'bf16', bias: 'f32', variant, chunkAllBytes: 1000 },
+  ]),
+  ...(['rows', 'split'] as const).flatMap((variant): MatmulCase[] => [
+    { lead: [1], n: 129, k: 1000, w: 'f32', bias: 'f32', path: 'gemv', variant },
+    { lead: [1], n: 7, k: 4100, w: 'bf16', path: 'gemv', variant },
+    { lead: [1], n: 130, k: 64, w: 'f16', bias: 'bf16', path: 'gemv', variant, chunkBytes: 1280 },
+    { lead: [1], n: 33, k: 129, w: 'f32', path: 'gemv', variant },  // K % 4 ≠ 0: split falls back to rows
+  ]),
 ];
 
 function name(c: MatmulCase): string {
   const m = c.lead.reduce((a, b) => a * b, 1);
-  return `matmul x[${c.lead.join('×')}×${c.k}] w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}${c.chunkAllBytes ? ` x/w/y chunked ≤${c.chunkAllBytes} B` : ''}`;
+  return `matmul x[${c.lead.join('×')}×${c.k}] w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}${c.chunkAllBytes ? ` x/w/y chunked ≤${c.chunkAllBytes} B` : ''}${c.variant ? ` variant ${c.variant}` : ''}`;
 }
 
 export const cases: OpCase[] = list.map((c) => ({
@@ -68,7 +84,7 @@ export const cases: OpCase[] = list.map((c) => ({
     const w = await under(c.chunkAllBytes ?? c.chunkBytes, () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w'));
     const bias = bv ? Tensor.from(gpu, c.bias!, [c.n], bv, 'bias') : undefined;
     const stage = new Stage(gpu, 'test matmul');
-    const y = await under(c.chunkAllBytes, () => matmul(stage, x, w, { bias, path: c.path }));
+    const y = await under(c.chunkAllBytes, () => matmul(stage, x, w, { bias, path: c.path, variant: c.variant }));
     if (c.chunkBytes && w.chunks.length < 2) throw new Error(`case meant to be chunked has ${w.chunks.length} chunk`);
     if (c.chunkAllBytes && (x.chunks.length < 3 || w.chunks.length < 2 || y.chunks.length < 2)) {
       throw new Error(`case meant to chunk x, w and y has ${x.chunks.length}, ${w.chunks.length}, ${y.chunks.length} chunks`);

@@ -1,0 +1,47 @@
+// Which kernel variant an op uses on this adapter: chosen by a short measured tuning run (harness/bench/tune.ts,
+// `kvscope tune`, and `bench kernels` when none is cached) and cached by adapter identity; until then the
+// defaults below (the variants measured fastest on CPU adapters, which are what CI has).
+import { readAdapterCache, writeAdapterCache } from './adapterCache.ts';
+import type { Gpu } from './device.ts';
+
+/** Prefill matmul: `reg16` 16×16 register tiles, no workgroup memory; `wg64` 64×64 workgroup-memory tiles. */
+export type MatmulTileVariant = 'reg16' | 'wg64';
+/** Decode matmul: `rows` one invocation per 4 weight rows over all K; `split` a workgroup per 4 rows, split K. */
+export type GemvVariant = 'rows' | 'split';
+
+export interface KernelChoice {
+  matmulTile: MatmulTileVariant;
+  gemv: GemvVariant;
+  /** where the choice came from */
+  source: 'default' | 'tuned' | 'cache';
+  /** the tuning run's timings (ms) per variant, when tuned */
+  measured?: Record<string, number>;
+}
+
+export const TUNING_CACHE = 'tuning';
+export const DEFAULT_CHOICE: KernelChoice = { matmulTile: 'reg16', gemv: 'rows', source: 'default' };
+
+const choices = new WeakMap<Gpu, KernelChoice>();
+
+function valid(c: unknown): c is KernelChoice {
+  const o = c as KernelChoice | null;
+  return !!o && (o.matmulTile === 'reg16' || o.matmulTile === 'wg64') && (o.gemv === 'rows' || o.gemv === 'split');
+}
+
+/** This adapter's choice: set in this process, else cached for its identity, else the defaults. */
+export function kernelChoice(gpu: Gpu): KernelChoice {
+  let c = choices.get(gpu);
+  if (!c) {
+    const cached = readAdapterCache<KernelChoice>(gpu, TUNING_CACHE);
+    c = valid(cached) ? { ...cached, source: 'cache' } : DEFAULT_CHOICE;
+    choices.set(gpu, c);
+  }
+  return c;
+}
+
+/** Use `choice` on this adapter from now on; `persist` also caches it for the adapter's identity. */
+export function setKernelChoice(gpu: Gpu, choice: KernelChoice, persist = false): string | null {
+  if (!valid(choice)) throw new Error(`kernel choice ${JSON.stringify(choice)} names an unknown variant`);
+  choices.set(gpu, choice);
+  return persist ? writeAdapterCache(gpu, TUNING_CACHE, choice) : null;
+}
