@@ -145,7 +145,7 @@ program.command('profile')
   .option('--prompt <text>', 'the user text', 'What is shown in this image?')
   .option('--decode <n>', 'greedy decode steps after the prefill', (v) => parseInt(v, 10), 0)
   .option('--warmup <n>', 'unprofiled prefills first (first-use compilation and allocation out of the profile; 0 for big models)', (v) => parseInt(v, 10), 1)
-  .option('--roofline <file>', 'the adapter\'s measured peaks: the JSON of `kvscope bench roofline --json`')
+  .option('--roofline <file>', 'the adapter\'s measured peaks: the JSON of `kvscope bench roofline --json` (default: what `bench roofline` cached for this adapter)')
   .option('--top <n>', 'kernels listed', (v) => parseInt(v, 10), 15)
   .option('--out <dir>', 'write profile.txt, profile.json, trace.json, profile.svg there')
   .action(async (o: ProfileCommandOptions) => {

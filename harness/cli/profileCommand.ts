@@ -9,7 +9,8 @@ import { profilePlotSvg } from '../../src/analysis/profilePlot.ts';
 import { profileTrace } from '../../src/analysis/profileTrace.ts';
 import { benchPicture } from '../bench/models.ts';
 import { loadWithProgress } from './modelCommands.ts';
-import { readRooflineFile } from './profileRoofline.ts';
+import { cachedRoofline } from '../bench/roofline.ts';
+import { readRooflineFile, rooflineFromJson } from './profileRoofline.ts';
 
 export interface ProfileCommandOptions {
   model: string;
@@ -25,7 +26,9 @@ export interface ProfileCommandOptions {
 export async function profileCommand(o: ProfileCommandOptions): Promise<{ text: string; files: string[] }> {
   if (!Number.isInteger(o.decode) || o.decode < 0) throw new Error(`profile: --decode must be a whole number ≥ 0, got ${o.decode}`);
   const gpu = await acquireGpu();
-  const roofline: Roofline | null = o.roofline ? await readRooflineFile(o.roofline) : null;
+  // --roofline FILE, else what `bench roofline` cached for this adapter, else none
+  const cached = cachedRoofline(gpu);
+  const roofline: Roofline | null = o.roofline ? await readRooflineFile(o.roofline) : cached ? rooflineFromJson(cached, `bench roofline cache (${cached.measured_at})`) : null;
   const model = await loadWithProgress(gpu, o.model);
   try {
     const image = o.image ? await readImage(o.image) : benchPicture(96, 128);
