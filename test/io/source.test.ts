@@ -46,7 +46,7 @@ function serve(dir: string): { base: string; close: () => Promise<void> } {
       const a = Number(range[1]), b = Math.min(Number(range[2]), bytes.length - 1);
       return new Response(bytes.slice(a, b + 1), { status: 206, headers: { 'content-range': `bytes ${a}-${b}/${bytes.length}` } });
     }
-    return new Response(bytes);
+    return new Response(bytes as BodyInit);
   });
   const { port } = server.addr as Deno.NetAddr;
   return { base: `http://127.0.0.1:${port}`, close: () => server.shutdown() };
