@@ -76,7 +76,7 @@ export async function measureRoofline(gpu: Gpu, opts: { reps?: number; targetMs?
       stage.dispatch(kernel, { label: `roofline ${entry}`, bindings: { src: src.buffer(), sink: sink.buffer() }, uniforms: { iters, n4, b: 0, c: 0 }, workgroups: [groups] });
     });
     // checksum: src is all ones, so the sink's values sum to 4·n4 — a kernel that skipped reads is caught
-    const sum = (await sink.read()).reduce((a, v) => a + v, 0);
+    const sum = Array.from(await sink.read() as Float32Array).reduce((a, v) => a + v, 0);
     if (sum !== 4 * n4) throw new Error(`roofline ${entry}: the sink sums to ${sum}, expected ${4 * n4} (reads skipped or repeated)`);
     const g = bytes / ms / 1e6;
     log(`${entry}: ${(bytes / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(2)} ms = ${g.toFixed(1)} GB/s`);
