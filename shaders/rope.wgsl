@@ -64,6 +64,11 @@ fn pair(g: u32) -> Pair {
   return Pair(sh * 2u * params.half + i, cos_sin(theta));
 }
 
+// (x_a, x_b) turned by θ: (x_a·cos θ − x_b·sin θ, x_b·cos θ + x_a·sin θ)
+fn rotate(x1: f32, x2: f32, cs: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(x1 * cs.x - x2 * cs.y, x2 * cs.x + x1 * cs.y);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.x + gid.y * params.row_stride;
@@ -71,10 +76,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = pair(g);
   let a = p.a;
   let b = a + params.half;
-  let x1 = x[a];
-  let x2 = x[b];
-  out[a] = x1 * p.cs.x - x2 * p.cs.y;
-  out[b] = x2 * p.cs.x + x1 * p.cs.y;
+  let r = rotate(x[a], x[b], p.cs);
+  out[a] = r.x;
+  out[b] = r.y;
 }
 
 @compute @workgroup_size(64)
@@ -84,10 +88,9 @@ fn in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = pair(g);
   let a = p.a;
   let b = a + params.half;
-  let x1 = xio[a];
-  let x2 = xio[b];
-  xio[a] = x1 * p.cs.x - x2 * p.cs.y;
-  xio[b] = x2 * p.cs.x + x1 * p.cs.y;
+  let r = rotate(xio[a], xio[b], p.cs);
+  xio[a] = r.x;
+  xio[b] = r.y;
 }
 
 // x [S, H, d] rotated into cache[h, start + s, :]
@@ -98,13 +101,12 @@ fn to_cache(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = pair(g);
   let a = p.a;
   let b = a + params.half;
-  let x1 = x[a];
-  let x2 = x[b];
+  let r = rotate(x[a], x[b], p.cs);
   let d = 2u * params.half;
   let sh = a / d;
   let s = sh / params.heads;
   let h = sh % params.heads;
   let at = (h * params.capacity + params.start + s) * d + a % d;
-  out[at] = x1 * p.cs.x - x2 * p.cs.y;
-  out[at + params.half] = x2 * p.cs.x + x1 * p.cs.y;
+  out[at] = r.x;
+  out[at + params.half] = r.y;
 }

@@ -8,6 +8,7 @@ import { acquireGpu } from '../../src/gpu/device.ts';
 const gpu = await acquireGpu();
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
+// the f16 peak comes from shaders/roofline_f16.wgsl, compiled only where shader-f16 passed its self-test
 Deno.test({ name: 'roofline: rates are positive and finite, f16 measured exactly when shader-f16 passed', ...opts, async fn() {
   const r = await measureRoofline(gpu, { reps: 1, targetMs: 5, sourceBytes: 1 << 20 });
   for (const k of ['fma_f32_vec4', 'fma_f32_scalar', 'read_strided', 'read_chunked', 'dispatches_per_s', 'submit_ms'] as const) {
