@@ -14,6 +14,7 @@ import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts'
 import { forwardCommand, makeTiny, makeTinyFrom, preprocessCommand, TINY_ARCHS } from './modelCommands.ts';
 import { demoProbes, probeCommand, studyCommand } from './probeCommand.ts';
 import { planCommand, type PlanOptions } from './planCommand.ts';
+import { paperStudyCommand, type PaperStudyCommandOptions } from './paperStudyCommand.ts';
 import { mergeCommand, type MergeOptions } from './mergeCommand.ts';
 import { TASK_NAMES } from '../../src/tasks/registry.ts';
 import { SHORT_TAPS } from '../../src/capture/taps.ts';
@@ -92,9 +93,8 @@ const int = (v: string) => {
 };
 
 /** The options the probe and study commands share. */
-function probeOptions(c: Command): Command {
-  return c
-  .requiredOption('--task <task>', TASK_NAMES.join(' | '))
+function probeOptions(c: Command, taskRequired = true): Command {
+  return (taskRequired ? c.requiredOption('--task <task>', TASK_NAMES.join(' | ')) : c.option('--task <task>', TASK_NAMES.join(' | ')))
   .option('--model <dir>', 'HF checkpoint directory (default: a tiny random LLaVA-OneVision under out/)')
   .option('--data <dir>', "dataset root in the official layout, or 'synthetic'", 'synthetic')
   .option('--layers <spec>', 'LM layers: all, 3, 0,4,8, 2-5, 0-27:4', 'all')
@@ -129,10 +129,22 @@ probeOptions(program.command('probe')
   });
 
 probeOptions(program.command('study')
-  .description('run one task twice and compare: "prefix" (without / with --prefix before the image) or "blocking" (without / with the input-agnostic keys blocked)')
-  .argument('<kind>', 'prefix | blocking'))
-  .action(async (kind: string, o: Parameters<typeof probeCommand>[0]) => {
-    if (kind !== 'prefix' && kind !== 'blocking') throw new Error(`study: kind must be prefix or blocking, got ${kind}`);
+  .description('run one task twice and compare: "prefix" (without / with --prefix before the image) or "blocking" (without / with the input-agnostic keys blocked); "paper": the six tasks, baselines, both studies and BLINK over --data-root, one report')
+  .argument('<kind>', 'prefix | blocking | paper')
+  .option('--data-root <dir>', 'paper: the folder holding the datasets (SPair-71k/, DAVIS/, VOCdevkit/VOC2012/, MSRC-coseg/, ImageNet-S/, refcoco/, BLINK/); missing ones are skipped')
+  .option('--synthetic', 'paper: run the six tasks on synthetic data')
+  .option('--layer-stride <k>', 'paper: every k-th LM layer (when --layers is not given)', int)
+  .option('--tasks <list>', 'paper: a subset of pascal5i, msrc, imagenet-s, refcoco, spair, davis')
+  .option('--no-studies', 'paper: main runs only (no prefix / blocking studies)'), false)
+  .action(async (kind: string, o: Parameters<typeof probeCommand>[0] & PaperStudyCommandOptions) => {
+    if (kind === 'paper') {
+      const r = await paperStudyCommand({ ...o, layers: o.layers === 'all' ? undefined : o.layers });
+      console.log(r.markdown);
+      console.log(`written: ${r.files.join(', ')}`);
+      return;
+    }
+    if (kind !== 'prefix' && kind !== 'blocking') throw new Error(`study: kind must be prefix, blocking or paper, got ${kind}`);
+    if (!o.task) throw new Error(`study ${kind}: --task is required`);
     const r = await studyCommand(kind, o);
     console.log(r.markdown);
     console.log(`written: ${r.files.join(', ')}`);
