@@ -1,5 +1,6 @@
 // The peer: the same f32 matmul (x·Wᵀ) through @tensorflow/tfjs-backend-webgpu on the same adapter, in the same run.
-// tfjs creates its own device on the default adapter.
+// tfjs creates its own device on the default adapter; it is timed on that device's queue after its open compute pass is
+// ended and its encoder submitted (tfjs batches kernels into one pass and submits lazily).
 import { timeOnQueue } from './timing.ts';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -27,8 +28,10 @@ export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number
   tfPromise ??= loadTf();
   const tf = await tfPromise;
   if (typeof tf === 'string') return { error: tf };
-  const backend = tf.backend() as unknown as { device?: GPUDevice; submitQueue?: () => void };
-  if (!backend.device || !backend.submitQueue) return { error: 'tfjs-webgpu backend exposes no device/submitQueue: cannot time it like the others' };
+  const backend = tf.backend() as unknown as { device?: GPUDevice; submitQueue?: () => void; endComputePassEncoder?: () => void; ensureCommandEncoderReady?: () => void };
+  if (!backend.device || !backend.submitQueue || !backend.endComputePassEncoder || !backend.ensureCommandEncoderReady) {
+    return { error: 'tfjs-webgpu backend exposes no device/submitQueue/endComputePassEncoder: cannot time it like the others' };
+  }
   // all-ones inputs make every output exactly k: a peer that silently computes nothing (tfjs binds a weight
   // over maxStorageBufferBindingSize without error and returns zeros) is reported, not timed
   const x = tf.ones([m, k]), w = tf.ones([n, k]);
@@ -42,6 +45,10 @@ export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number
     const made: { dispose(): void }[] = [];
     const ms = await timeOnQueue(backend.device, reps, () => {
       made.push(tf.matMul(x, w, false, true));
+      // tfjs keeps its compute pass open between kernels: finishing the encoder with the pass still open makes an
+      // invalid command buffer that the device drops (the ~12 ms floor of every shape seen before), so end it first
+      backend.ensureCommandEncoderReady!();
+      backend.endComputePassEncoder!();
       backend.submitQueue!();
     });
     for (const y of made) y.dispose();
