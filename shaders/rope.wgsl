@@ -4,7 +4,8 @@
 //   1D RoPE (one position stream), Qwen2.5-VL M-RoPE (three streams t/h/w chosen by mrope_section),
 //   Qwen2.5-VL vision 2D RoPE (row/col streams). inv_freq [d/2] is computed on the host (see src/ops/rope.ts).
 // `to_cache` writes the rotated rows straight into a KV cache [H][capacity][d] at positions start.. (RoPE then
-// kv_write in one dispatch).
+// kv_write in one dispatch); `to_cache_f16` the same into an f16 cache (two halves per u32 word, rounded to
+// nearest even): one invocation per two adjacent pairs (i, i+1), so d/2 must be even.
 struct Params {
   seq: u32,
   heads: u32,
@@ -24,6 +25,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xio: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out16: array<u32>;
+
+//! include pack16
 
 // cos θ and sin θ to a few ulp on any adapter: WGSL only promises 2^-11 absolute error for cos/sin (SwiftShader
 // is that coarse, and large angles are worse), so reduce θ = qπ/2 + y in three parts (Cody–Waite: A and B have
@@ -109,4 +113,23 @@ fn to_cache(@builtin(global_invocation_id) gid: vec3<u32>) {
   let at = (h * params.capacity + params.start + s) * d + a % d;
   out[at] = r.x;
   out[at + params.half] = r.y;
+}
+
+// pairs 2w, 2w+1 of x [S, H, d] rotated into the f16 cache[h, start + s, :]: words a/2 and (a + d/2)/2
+@compute @workgroup_size(64)
+fn to_cache_f16(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let w = gid.x + gid.y * params.row_stride;
+  if (w >= params.seq * params.heads * params.half / 2u) { return; }
+  let p0 = pair(2u * w);
+  let p1 = pair(2u * w + 1u);
+  let a = p0.a;
+  let r0 = rotate(x[a], x[a + params.half], p0.cs);
+  let r1 = rotate(x[a + 1u], x[a + 1u + params.half], p1.cs);
+  let d = 2u * params.half;
+  let sh = a / d;
+  let s = sh / params.heads;
+  let h = sh % params.heads;
+  let at = (h * params.capacity + params.start + s) * d + a % d;
+  out16[at >> 1u] = pack_f16_rne(r0.x, r1.x);
+  out16[(at + params.half) >> 1u] = pack_f16_rne(r0.y, r1.y);
 }

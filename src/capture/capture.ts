@@ -8,12 +8,12 @@ import { parseTap, type TapName } from './taps.ts';
 export interface Capture {
   cache: KvCache;
   spans: SequenceSpans;
-  /** Kept activations by canonical name (cache taps are views of the cache). */
-  taps: Map<TapName, Tensor<'f32'>>;
+  /** Kept activations by canonical name (cache taps are views of the cache, f16 with an f16 cache). */
+  taps: Map<TapName, Tensor<'f32' | 'f16'>>;
 }
 
-/** The tensor behind a tap: a cache layer ([kv_heads, capacity, head_dim]) or a kept [rows, dim] activation. */
-export function tapTensor(c: Capture, name: string): Tensor<'f32'> {
+/** The tensor behind a tap: a cache layer ([kv_heads, capacity, head_dim], in the cache's dtype) or a kept [rows, dim] activation. */
+export function tapTensor(c: Capture, name: string): Tensor<'f32' | 'f16'> {
   const tap = parseTap(name);
   if (tap.kind === 'cache') {
     if (tap.layer >= c.cache.layers) throw new Error(`tap ${name}: the model has ${c.cache.layers} layers`);

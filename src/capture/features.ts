@@ -88,7 +88,7 @@ export async function features(result: Capture, req: FeatureRequest): Promise<Fe
 }
 
 async function gather(
-  gpu: Tensor['gpu'], src: Tensor<'f32'>, positions: number[], heads: readonly number[] | undefined,
+  gpu: Tensor['gpu'], src: Tensor<'f32' | 'f16'>, positions: number[], heads: readonly number[] | undefined,
   meta: { tap: TapName; image: number; grid: GridChoice; rows: number; cols: number; rects: Float32Array; imageSize: { height: number; width: number } },
 ): Promise<FeatureMap> {
   const posT = Tensor.from(gpu, 'u32', [positions.length], positions, 'grid positions');
@@ -107,7 +107,7 @@ async function gather(
  * and columns). The main grid of a LLaVA image is assembled from crops only after the projector, so `vision.out`
  * is offered on the base grid there.
  */
-async function visionFeatures(result: Capture, span: ImageSpan, image: number, grid: GridChoice, src: Tensor<'f32'>, tap: TapName): Promise<FeatureMap> {
+async function visionFeatures(result: Capture, span: ImageSpan, image: number, grid: GridChoice, src: Tensor<'f32' | 'f16'>, tap: TapName): Promise<FeatureMap> {
   const gpu = src.gpu;
   if (span.baseGrid) {
     if (grid !== 'base') throw new Error(`features: ${tap} of a LLaVA model lies on the base tile grid; ask for grid 'base'`);

@@ -5,6 +5,7 @@ export const SHADERS = [
   'add',
   'argmax',
   'attention',
+  'attention_f16',
   'embedding',
   'feature_gather',
   'interpolate',
@@ -32,6 +33,7 @@ export const SHADERS = [
 
 /** Shaders that need an optional device feature: compiled only where the device has it. */
 export const SHADER_FEATURES: Record<string, string> = {
+  attention_f16: 'shader-f16',
   roofline_f16: 'shader-f16',
   selftest_f16: 'shader-f16',
   selftest_subgroups: 'subgroups',

@@ -91,7 +91,7 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
     const plan = this.parts.plan(inputs, sizes);
     const kept = new Map<TapName, Tensor<'f32'>>();
     let features: Tensor<'f32'> | null = null;
-    const cache = this.decoder.newCache(opts.capacity ?? ids.length + 64);
+    const cache = this.decoder.newCache(opts.capacity ?? ids.length + 64, opts.kvDtype ?? 'f32');
     try {
       // vision tower -> projector: image features in sequence order
       if (inputs.pixelValues && plan.imagePositions.length) features = await this.parts.encode(inputs, plan, taps, kept);
@@ -101,11 +101,12 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
         { ids: this.parts.textIds(ids), image: features ? { features, positions: plan.imagePositions } : undefined },
         { cache, start: 0, positions: plan.positions, logits: opts.logits ?? 'last', taps: lmTaps, block: opts.block },
       );
-      for (const [name, t] of lm.taps) kept.set(name, t);
+      const all: Map<TapName, Tensor<'f32' | 'f16'>> = kept; // LM cache taps are views of the cache, in its dtype
+      for (const [name, t] of lm.taps) all.set(name, t);
       if (features && taps.projector) kept.set('projector.out', features);
       else features?.dispose();
       features = null;
-      return forwardResult(ids, lm.logits!, cache, plan, kept, opts.block ?? null);
+      return forwardResult(ids, lm.logits!, cache, plan, all, opts.block ?? null);
     } catch (e) {
       features?.dispose();
       for (const t of new Set(kept.values())) t.dispose();
@@ -174,7 +175,7 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
   }
 }
 
-function forwardResult(ids: number[], logits: Tensor<'f32'>, cache: ForwardResult['cache'], plan: SequencePlan, taps: Map<TapName, Tensor<'f32'>>, block: AttentionBlockSpec | null): ForwardResult {
+function forwardResult(ids: number[], logits: Tensor<'f32'>, cache: ForwardResult['cache'], plan: SequencePlan, taps: Map<TapName, Tensor<'f32' | 'f16'>>, block: AttentionBlockSpec | null): ForwardResult {
   let disposed = false;
   return {
     inputIds: ids, logits, cache, spans: plan.spans, taps, ropeDelta: plan.ropeDelta, block,

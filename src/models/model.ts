@@ -8,7 +8,7 @@ import type { ModelConfig } from '../io/config.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import type { Capture } from '../capture/capture.ts';
 import type { AttentionBlockSpec } from '../capture/interventions.ts';
-import type { KvCache } from '../capture/kvCache.ts';
+import type { KvCache, KvDType } from '../capture/kvCache.ts';
 import type { SequenceSpans } from '../capture/spans.ts';
 import type { TapName } from '../capture/taps.ts';
 
@@ -30,6 +30,8 @@ export interface ForwardOptions {
   capacity?: number;
   /** 'all' rows of logits (parity, forward command) or only the 'last' (generation). Default 'last'. */
   logits?: 'all' | 'last';
+  /** KV cache element type (default 'f32'); 'f16' halves the cache and needs shader-f16 (generation keeps it). */
+  kvDtype?: KvDType;
 }
 
 export interface ForwardResult extends Capture {
@@ -38,7 +40,7 @@ export interface ForwardResult extends Capture {
   logits: Tensor<'f32'>;
   cache: KvCache;
   spans: SequenceSpans;
-  taps: Map<TapName, Tensor<'f32'>>;
+  taps: Map<TapName, Tensor<'f32' | 'f16'>>;
   /** Qwen2.5-VL M-RoPE delta for decode steps (0 for 1D RoPE). */
   ropeDelta: number;
   /** The blocking applied in this forward; generation keeps applying the rules that reach its last query. */

@@ -1,5 +1,6 @@
 // Attention over the static KV cache (flash style, GQA from the cache layout, causal / block-diagonal segments /
-// blocking spec), and the builder for blocking specs. See shaders/attention.wgsl for the math.
+// blocking spec), and the builder for blocking specs. See shaders/attention.wgsl for the math. An f16 cache is read
+// by shaders/attention_f16.wgsl (same kernels, f32 arithmetic), which needs shader-f16.
 import { OpArgumentError } from '../gpu/errors.ts';
 import type { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
@@ -62,9 +63,11 @@ export function blockMask(stage: Stage, rules: readonly BlockRule[], sQ: number,
 // `split` one pair per invocation, SPLIT_WG per workgroup (a GQA group of up to 8 query heads fills one)
 const TQ = 4, MAIN_WG = 16, SPLIT_WG = 8;
 
-export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): Tensor<'f32'> {
+export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32' | 'f16'>, v: Tensor<'f32' | 'f16'>, opts: AttentionOptions): Tensor<'f32'> {
   const op = 'attention';
-  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectDType(op, name, t, ['f32']);
+  expectDType(op, 'q', q, ['f32']);
+  for (const [name, t] of [['k', k], ['v', v]] as const) expectDType(op, name, t, ['f32', 'f16']);
+  if (k.dtype !== v.dtype) throw new OpArgumentError(op, `k (${k.label}) is ${k.dtype} but v (${v.label}) is ${v.dtype}; the cache holds both in one dtype`);
   expectRank(op, 'q', q, [3]);
   expectRank(op, 'k', k, [3]);
   const [sQ, nHeads, d] = q.shape;
@@ -88,6 +91,10 @@ export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: T
   const out = opts.out ?? Tensor.empty(stage.gpu, 'f32', [sQ, nHeads * d], `attention(${q.label})`);
   if (out.numel !== sQ * nHeads * d) throw new OpArgumentError(op, `out (${out.label}) must hold ${sQ}×${nHeads * d} values`);
   const gpu = stage.gpu;
+  const shader = k.dtype === 'f16' ? 'attention_f16' : 'attention';
+  if (shader === 'attention_f16' && !(gpu.features.shaderF16 && gpu.kernels.has(shader))) {
+    throw new OpArgumentError(op, `an f16 KV cache (${k.label}) needs shader-f16, which ${gpu.describe()} ${gpu.features.shaderF16 ? 'has but attention_f16.wgsl is not compiled' : 'does not offer (or failed its self-test)'}`);
+  }
   // flash-decoding when the (query, head) grid is too small to fill the device and the keys are many
   const splits = opts.splits ?? (sQ * nHeads < 256 && opts.kvLength >= 256 ? Math.min(64, Math.ceil(opts.kvLength / 128)) : 1);
   const uniforms = {
@@ -102,15 +109,15 @@ export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>, v: T
     kbits: opts.block?.kBits.buffer(op) ?? gpu.dummyBuffer,
   };
   const pairs = sQ * (nHeads / nKv); // (query, head) pairs per KV head
-  const what = `attention q[${sQ}×${nHeads}×${d}] kv[${nKv}×${opts.kvLength}/${capacity}]${opts.causal ? ' causal' : ''}${opts.segments ? ' segments' : ''}${opts.block ? ' blocked' : ''}`;
+  const what = `attention q[${sQ}×${nHeads}×${d}] kv[${nKv}×${opts.kvLength}/${capacity}]${k.dtype === 'f16' ? ' f16' : ''}${opts.causal ? ' causal' : ''}${opts.segments ? ' segments' : ''}${opts.block ? ' blocked' : ''}`;
   if (splits <= 1) {
-    const kernel = gpu.kernels.get('attention', 'main', { WG: MAIN_WG });
+    const kernel = gpu.kernels.get(shader, 'main', { WG: MAIN_WG });
     stage.dispatch(kernel, { label: what, bindings: { ...common, out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(pairs / (TQ * MAIN_WG)), nKv] });
     return out;
   }
   const partials = Tensor.empty(gpu, 'f32', [sQ * nHeads * splits, d + 4], 'attention partials');
-  const split = gpu.kernels.get('attention', 'split', { WG: SPLIT_WG });
-  const combine = gpu.kernels.get('attention', 'combine', { WG: SPLIT_WG });
+  const split = gpu.kernels.get(shader, 'split', { WG: SPLIT_WG });
+  const combine = gpu.kernels.get('attention', 'combine', { WG: SPLIT_WG }) // partials only: one kernel for both dtypes;
   stage.dispatch(split, { label: `${what} split ×${splits}`, bindings: { ...common, partials: partials.buffer(op) }, uniforms, workgroups: [Math.ceil(pairs / SPLIT_WG), nKv, splits] });
   stage.dispatch(combine, { label: `${what} combine`, bindings: { partials: partials.buffer(op), out: out.buffer(op) }, uniforms, workgroups: [Math.ceil(nHeads / SPLIT_WG), sQ] });
   stage.onDone(() => partials.dispose());

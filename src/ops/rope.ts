@@ -23,9 +23,10 @@ export function ropeInvFreq(dim: number, theta: number): Float32Array {
 
 interface RopeLayout { invFreq: Float32Array; sec0: number; sec1: number; axisStride: number; seqStride: number }
 
-/** Write the rotated rows into a KV cache [heads, capacity, d] at positions start.. instead of a tensor like x. */
+/** Write the rotated rows into a KV cache [heads, capacity, d] at positions start.. instead of a tensor like x (an f16
+ * cache gets them rounded to nearest even). */
 export interface RopeIntoCache {
-  cache: Tensor<'f32'>;
+  cache: Tensor<'f32' | 'f16'>;
   start: number;
 }
 
@@ -41,29 +42,31 @@ function invFreqTensor(stage: Stage, op: string, values: Float32Array): Tensor<'
   return t;
 }
 
-function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>, into?: RopeIntoCache): Tensor<'f32'> {
+function applyRope(op: string, stage: Stage, x: Tensor<'f32'>, positions: Tensor, layout: RopeLayout, out?: Tensor<'f32'>, into?: RopeIntoCache): Tensor<'f32' | 'f16'> {
   const [seq, heads, d] = x.shape;
   const half = d / 2;
   let capacity = 0, start = 0;
   if (into) {
     if (out) throw new OpArgumentError(op, 'give either out or a cache to write into, not both');
-    expectDType(op, 'cache', into.cache, ['f32']);
+    expectDType(op, 'cache', into.cache, ['f32', 'f16']);
     expectRank(op, 'cache', into.cache, [3]);
     const [ch, cap, cd] = into.cache.shape;
     if (ch !== heads || cd !== d) throw new OpArgumentError(op, `cache (${into.cache.label}) [${into.cache.shape.join(', ')}] does not hold ${heads} heads × ${d} like x (${x.label})`);
     if (!Number.isInteger(into.start) || into.start < 0 || into.start + seq > cap) throw new OpArgumentError(op, `positions ${into.start}..${into.start + seq - 1} are outside cache ${into.cache.label} of capacity ${cap}`);
+    if (into.cache.dtype === 'f16' && half % 2 !== 0) throw new OpArgumentError(op, `an f16 cache is written two rotation pairs per word: head_dim must be a multiple of 4, ${into.cache.label} has ${d}`);
     capacity = cap;
     start = into.start;
   }
-  const y = into?.cache ?? out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
+  const y: Tensor<'f32' | 'f16'> = into?.cache ?? out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
   if (!into) expectShape(op, 'out', y, x.shape);
   const inv = invFreqTensor(stage, op, layout.invFreq);
   const inPlace = y === x;
-  const kernel = stage.gpu.kernels.get('rope', into ? 'to_cache' : inPlace ? 'in_place' : 'main');
-  const { workgroups, rowStride } = grid1d(seq * heads * half, 64);
+  const f16 = into?.cache.dtype === 'f16';
+  const kernel = stage.gpu.kernels.get('rope', into ? (f16 ? 'to_cache_f16' : 'to_cache') : inPlace ? 'in_place' : 'main');
+  const { workgroups, rowStride } = grid1d(seq * heads * half / (f16 ? 2 : 1), 64);
   stage.dispatch(kernel, {
-    label: `${op} [${seq}×${heads}×${d}]${inPlace ? ' in place' : ''}${into ? ` into ${into.cache.label} at ${start}` : ''}`,
-    bindings: { positions: positions.buffer(op), inv_freq: inv.buffer(op), ...(inPlace ? { xio: x.buffer(op) } : { x: x.buffer(op), out: y.buffer(op) }) },
+    label: `${op} [${seq}×${heads}×${d}]${inPlace ? ' in place' : ''}${into ? ` into ${into.cache.label} at ${start}${f16 ? ' (f16)' : ''}` : ''}`,
+    bindings: { positions: positions.buffer(op), inv_freq: inv.buffer(op), ...(inPlace ? { xio: x.buffer(op) } : { x: x.buffer(op), [f16 ? 'out16' : 'out']: y.buffer(op) }) },
     uniforms: { seq, heads, half, sec0: layout.sec0, sec1: layout.sec1, pos_axis_stride: layout.axisStride, pos_seq_stride: layout.seqStride, row_stride: rowStride, capacity, start },
     workgroups,
   });
@@ -78,8 +81,8 @@ function checkX(op: string, x: Tensor<'f32'>, positions: Tensor): void {
   if (d % 2 !== 0) throw new OpArgumentError(op, `head_dim must be even for rotate-half, x (${x.label}) has ${d}`);
 }
 
-/** 1D RoPE: x [S, heads, d], positions [S]. `out` may be `x` (in place). */
-export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32'> {
+/** 1D RoPE: x [S, heads, d], positions [S]. `out` may be `x` (in place); with `into`, returns the cache. */
+export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32' | 'f16'> {
   checkX('rope', x, positions);
   const [s, , d] = x.shape;
   if (positions.numel !== s) throw new OpArgumentError('rope', `positions (${positions.label}) has ${positions.numel} entries for ${s} rows`);
@@ -87,7 +90,7 @@ export function rope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { 
 }
 
 /** Qwen2.5-VL M-RoPE: x [S, heads, d], positions [3, S], mropeSection summing to d/2. */
-export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32'> {
+export function mrope(stage: Stage, x: Tensor<'f32'>, positions: Tensor, opts: { theta: number; mropeSection: readonly [number, number, number]; out?: Tensor<'f32'>; into?: RopeIntoCache }): Tensor<'f32' | 'f16'> {
   checkX('mrope', x, positions);
   const [s, , d] = x.shape;
   expectShape('mrope', 'positions', positions, [3, s]);
@@ -106,5 +109,5 @@ export function visionRope2d(stage: Stage, x: Tensor<'f32'>, positions: Tensor, 
   const base = ropeInvFreq(d / 2, opts.theta ?? 10000);
   const inv = new Float32Array(d / 2);
   for (let i = 0; i < d / 2; i++) inv[i] = base[i % (d / 4)];
-  return applyRope('visionRope2d', stage, x, positions, { invFreq: inv, sec0: d / 4, sec1: d / 4, axisStride: 1, seqStride: 2 }, opts.out);
+  return applyRope('visionRope2d', stage, x, positions, { invFreq: inv, sec0: d / 4, sec1: d / 4, axisStride: 1, seqStride: 2 }, opts.out) as Tensor<'f32'>; // no cache: an f32 tensor like x
 }

@@ -19,7 +19,7 @@ import { rmsNorm } from '../../ops/norm.ts';
 import { mrope, rope as rope1d, type RopeIntoCache } from '../../ops/rope.ts';
 import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
-import { KvCache } from '../../capture/kvCache.ts';
+import { KvCache, type KvDType } from '../../capture/kvCache.ts';
 import { planTaps, type TapName } from '../../capture/taps.ts';
 import { RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
@@ -165,13 +165,13 @@ export class Decoder {
     }
   }
 
-  /** A KV cache sized for this decoder. */
-  newCache(capacity: number): KvCache {
+  /** A KV cache sized for this decoder, f32 or f16 (f16 needs shader-f16). */
+  newCache(capacity: number, dtype: KvDType = 'f32'): KvCache {
     const c = this.config;
     if (capacity > c.max_position_embeddings) {
       throw new OpArgumentError('KV cache', `the sequence needs ${capacity} positions (prompt, image tokens and any new tokens), more than the model's context of text_config.max_position_embeddings = ${c.max_position_embeddings}; shorten the prompt or use fewer or smaller images`);
     }
-    return KvCache.create(this.gpu, c.num_hidden_layers, c.num_key_value_heads, capacity, c.head_dim);
+    return KvCache.create(this.gpu, c.num_hidden_layers, c.num_key_value_heads, capacity, c.head_dim, dtype);
   }
 
   /** Every activation of a layer, allocated once for the longest sequence and reused by all layers and forwards. */
@@ -190,13 +190,13 @@ export class Decoder {
    * back by name: pre-RoPE keys and layer outputs as kept tensors, cache taps as views of the cache. Calls run one
    * at a time (they share the run state).
    */
-  run(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32'>> }> {
+  run(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32' | 'f16'>> }> {
     const next = this.queue.then(() => this.runNow(input, opts));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async runNow(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32'>> }> {
+  private async runNow(input: DecoderInput, opts: Omit<DecoderForwardOptions, 'keep'> & { taps?: readonly TapName[] }): Promise<{ logits: Tensor<'f32'> | null; taps: Map<TapName, Tensor<'f32' | 'f16'>> }> {
     const cfg = this.config, gpu = this.gpu;
     const seq = input.ids ? input.ids.length : input.h!.rows;
     if (!seq) throw new Error('decoder: the sequence is empty');
@@ -219,12 +219,13 @@ export class Decoder {
         }
       });
       const logits = await this.forward(s, seq, { ...opts, keep: taps });
-      // cache taps are views of the cache: [kv_heads, capacity, head_dim], positions 0..cache.length−1 valid
+      // cache taps are views of the cache (in its dtype): [kv_heads, capacity, head_dim], positions 0..cache.length−1 valid
+      const all: Map<TapName, Tensor<'f32' | 'f16'>> = taps;
       for (const c of plan.cache) {
         const t = c.which === 'key' ? opts.cache.keys[c.layer] : opts.cache.values[c.layer];
-        taps.set(c.name, t.reshape(t.shape, c.name));
+        all.set(c.name, t.reshape(t.shape, c.name));
       }
-      return { logits, taps };
+      return { logits, taps: all };
     } catch (e) {
       for (const t of taps.values()) t.dispose();
       throw e;

@@ -7,6 +7,7 @@ import { kvWrite as kvWriteRef } from '../../../src/ops/ref/kvWrite.ts';
 import { mrope as mropeRef, rope as ropeRef, visionRope2d as rope2dRef } from '../../../src/ops/ref/rope.ts';
 import { mrope, rope, visionRope2d } from '../../../src/ops/rope.ts';
 import type { OpCase } from '../opCase.ts';
+import { roundTo } from '../../../src/gpu/dtype.ts';
 
 // cos/sin after the shader's range reduction are within ~1.1e-7 of float64 cos/sin of the same f32 angle
 // (measured over positions 0..32767, theta 1e4 and 1e6); |x| ≲ 5, so each output is off by ≲ 1e-6 + rounding
@@ -52,25 +53,34 @@ export const cases: OpCase[] = list.map((c) => ({
 }));
 
 // RoPE written straight into a KV cache [H, capacity, d] at `start` (the decoder's rope + kv_write in one
-// dispatch): the reference is RoPE, then kvWrite, over a cache holding other values (untouched rows must stay)
-const intoCache: { form: 'rope' | 'mrope'; s: number; h: number; d: number; cap: number; start: number; section?: [number, number, number] }[] = [
+// dispatch): the reference is RoPE, then kvWrite, over a cache holding other values (untouched rows must stay).
+// Into an f16 cache (`to_cache_f16`) the reference is rounded to f16 as well: the kernel rounds its f32 rotation,
+// so a value within f32 error of a rounding boundary may land one f16 ulp (2^-10 relative) away.
+const intoCache: { form: 'rope' | 'mrope'; s: number; h: number; d: number; cap: number; start: number; section?: [number, number, number]; f16?: boolean }[] = [
   { form: 'rope', s: 7, h: 2, d: 24, cap: 20, start: 3 },
   { form: 'rope', s: 1, h: 4, d: 128, cap: 1000, start: 999 },
   { form: 'mrope', s: 13, h: 3, d: 24, cap: 40, start: 27, section: [2, 5, 5] },
+  { form: 'rope', s: 7, h: 2, d: 24, cap: 20, start: 3, f16: true },
+  { form: 'rope', s: 1, h: 4, d: 128, cap: 1000, start: 999, f16: true },
+  { form: 'rope', s: 67, h: 3, d: 4, cap: 70, start: 2, f16: true },
+  { form: 'mrope', s: 13, h: 3, d: 24, cap: 40, start: 27, section: [2, 5, 5], f16: true },
 ];
+// f16: the f32 rotation's error (tol.atol) plus one f16 ulp of the value (≤ 2^-10 relative)
+const tolF16 = { atol: tol.atol, rtol: 2 ** -10 };
 cases.push(...intoCache.map((c): OpCase => ({
   op: 'rope',
-  name: `${c.form} into cache [${c.h}×${c.cap}×${c.d}] S=${c.s} at ${c.start}${c.section ? ` section ${c.section.join(',')}` : ''}`,
-  tol,
+  name: `${c.form} into ${c.f16 ? 'f16 ' : ''}cache [${c.h}×${c.cap}×${c.d}] S=${c.s} at ${c.start}${c.section ? ` section ${c.section.join(',')}` : ''}`,
+  tol: c.f16 ? tolF16 : tol,
   async run(gpu, rng) {
+    const dt = c.f16 ? 'f16' : 'f32';
     const xv = rng.normals(c.s * c.h * c.d).map(Math.fround);
-    const cacheV = rng.normals(c.h * c.cap * c.d).map(Math.fround);
+    const cacheV = rng.normals(c.h * c.cap * c.d).map((x) => roundTo(dt, x));
     const nPos = c.form === 'rope' ? c.s : 3 * c.s;
     const pv = Array.from({ length: nPos }, () => rng.int(0, 4000));
     const posShape = c.form === 'rope' ? [c.s] : [3, c.s];
     const x = Tensor.from(gpu, 'f32', [c.s, c.h, c.d], xv, 'k');
     const pos = Tensor.from(gpu, 'i32', posShape, pv, 'positions');
-    const cache = Tensor.from(gpu, 'f32', [c.h, c.cap, c.d], cacheV, 'cache');
+    const cache = Tensor.from(gpu, dt, [c.h, c.cap, c.d], cacheV, 'cache');
     await Stage.run(gpu, `test ${c.form} into cache`, (st) => c.form === 'rope'
       ? rope(st, x, pos, { theta: 1e6, into: { cache, start: c.start } })
       : mrope(st, x, pos, { theta: 1e6, mropeSection: c.section!, into: { cache, start: c.start } }));
@@ -78,6 +88,6 @@ cases.push(...intoCache.map((c): OpCase => ({
     [x, pos, cache].forEach((t) => t.dispose());
     const hx = hostTensor([c.s, c.h, c.d], xv), hp = hostTensor(posShape, pv);
     const rotated = c.form === 'rope' ? ropeRef(hx, hp, { theta: 1e6 }) : mropeRef(hx, hp, { theta: 1e6, mropeSection: c.section! });
-    return { got, want: kvWriteRef(rotated, hostTensor([c.h, c.cap, c.d], cacheV), c.start).data };
+    return { got, want: kvWriteRef(rotated, hostTensor([c.h, c.cap, c.d], cacheV), c.start).data.map((x) => c.f16 ? roundTo('f16', x) : x) };
   },
 })));
