@@ -71,6 +71,8 @@ export interface ExplorerState {
   agnostic?: { layer: number; images: number; threshold: number; similarity: number[]; flagged: number[]; lo: number; hi: number; keys?: string; keysShape?: number[] };
   agnosticRuns?: number;
   opacity?: number;
+  /** Increments each time the maps were gathered and drawn (after a run, a picker change or a toggle). */
+  refreshes?: number;
 }
 
 declare global {
@@ -104,7 +106,7 @@ export function startExplorer(gpu: Gpu, root: HTMLElement, params: URLSearchPara
   ui.prefix.value = params.get('prefix') ?? DEFAULT_PREFIX;
   const publishFeatures = params.get('publish') === 'features';
 
-  const state: ExplorerState = { adapter: gpu.describe(), status: 'idle', queries: 0 };
+  const state: ExplorerState = { adapter: gpu.describe(), status: 'idle', queries: 0, refreshes: 0 };
   window.__kvscopeExplorer = state;
   ui.status.textContent = `adapter: ${state.adapter}`;
 
@@ -252,6 +254,7 @@ export function startExplorer(gpu: Gpu, root: HTMLElement, params: URLSearchPara
       draw();
     }
     drawAgnostic();
+    state.refreshes = (state.refreshes ?? 0) + 1;
     state.status = 'ready';
   }
 
