@@ -5,7 +5,9 @@
 //   3 quick_gelu  x·σ(1.702·x)
 // `main`: out = act(x). `gated`: out = act(gate)·up (HF gated MLP: down(silu(gate(x)) ⊙ up(x))).
 // `gated_fused`: the same from one [rows, 2I] tensor whose first I columns are gate, the rest up.
-struct Params { n: u32, inner: u32, row_stride: u32 }
+// A dispatch covers n outputs of one run of rows; in_off / up_off / out_off are the element offsets of that run's
+// first row in the bound chunk of x (or gate, or gate_up), up and out (0 unless the tensors are row-chunked).
+struct Params { n: u32, inner: u32, row_stride: u32, in_off: u32, up_off: u32, out_off: u32 }
 
 override ACT: u32 = 0u;
 
@@ -51,14 +53,14 @@ fn act(v: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row_stride;
   if (i >= params.n) { return; }
-  out[i] = act(x[i]);
+  out[params.out_off + i] = act(x[params.in_off + i]);
 }
 
 @compute @workgroup_size(256)
 fn gated(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row_stride;
   if (i >= params.n) { return; }
-  out[i] = act(gate[i]) * up[i];
+  out[params.out_off + i] = act(gate[params.in_off + i]) * up[params.up_off + i];
 }
 
 @compute @workgroup_size(256)
@@ -67,6 +69,6 @@ fn gated_fused(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= params.n) { return; }
   let r = i / params.inner;
   let c = i % params.inner;
-  let base = r * 2u * params.inner;
-  out[i] = act(gate_up[base + c]) * gate_up[base + params.inner + c];
+  let base = params.in_off + r * 2u * params.inner;
+  out[params.out_off + i] = act(gate_up[base + c]) * gate_up[base + params.inner + c];
 }

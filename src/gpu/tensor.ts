@@ -34,6 +34,32 @@ export function rowsPerChunk(dtype: DType, rowLength: number, totalRows: number,
   return rows;
 }
 
+/** Rows [start, end) of the flattened [rows, rowLength] views over which each of several tensors stays in one chunk. */
+export interface RowSegment {
+  readonly start: number;
+  readonly end: number;
+  /** The chunk of each tensor (in the order given) that holds these rows. */
+  readonly chunks: readonly TensorChunk[];
+}
+
+/**
+ * The row ranges over which every one of `tensors` (equal row counts, possibly chunked at different rows) stays
+ * within one chunk: a row-wise op binds those chunks and dispatches once per range. Unchunked tensors give one range.
+ */
+export function rowSegments(tensors: readonly Tensor[]): RowSegment[] {
+  const out: RowSegment[] = [];
+  const at = tensors.map(() => 0);
+  let start = 0;
+  while (tensors.every((t, i) => at[i] < t.chunks.length)) {
+    const chunks = tensors.map((t, i) => t.chunks[at[i]]);
+    const end = Math.min(...chunks.map((c) => c.rowStart + c.rows));
+    if (end > start) out.push({ start, end, chunks });
+    start = Math.max(start, end);
+    chunks.forEach((c, i) => { if (c.rowStart + c.rows === end) at[i]++; });
+  }
+  return out;
+}
+
 /** Longest tensor label kept: op outputs are named after their inputs, and a deep forward would nest without end. */
 export const MAX_LABEL = 120;
 

@@ -1,7 +1,10 @@
 // Activations (HF ACT2FN semantics) and the fused gated MLP product; see shaders/activation.wgsl.
+// Row-chunked operands (a 7B MLP's [S, 2I] f32 activations pass one storage binding at ~1000 rows) are walked
+// run by run: one dispatch per range of rows over which every operand stays in one chunk (one range when none is).
 import { OpArgumentError } from '../gpu/errors.ts';
+import type { Kernel } from '../gpu/kernel.ts';
 import type { Stage } from '../gpu/stage.ts';
-import { Tensor } from '../gpu/tensor.ts';
+import { rowSegments, Tensor } from '../gpu/tensor.ts';
 import { expectDType, expectShape } from './check.ts';
 import { grid1d } from './grid.ts';
 
@@ -25,8 +28,7 @@ export function activation(stage: Stage, act: Activation, x: Tensor<'f32'>, out?
   const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${act}(${x.label})`);
   expectShape(act, 'out', y, x.shape);
   const kernel = stage.gpu.kernels.get('activation', 'main', { ACT: CODE[act] });
-  const { workgroups, rowStride } = grid1d(x.numel, 256);
-  stage.dispatch(kernel, { label: `${act} [${x.shape.join('×')}]`, bindings: { x: x.buffer(act), out: y.buffer(act) }, uniforms: { n: x.numel, inner: 1, row_stride: rowStride }, workgroups });
+  dispatchRows(stage, kernel, `${act} [${x.shape.join('×')}]`, [['x', x], ['out', y]], y.rowLength);
   return y;
 }
 
@@ -39,8 +41,7 @@ export function gatedActivation(stage: Stage, act: Activation, gate: Tensor<'f32
   const y = out ?? Tensor.empty(stage.gpu, 'f32', gate.shape, `${act}(${gate.label})·${up.label}`);
   expectShape(op, 'out', y, gate.shape);
   const kernel = stage.gpu.kernels.get('activation', 'gated', { ACT: CODE[act] });
-  const { workgroups, rowStride } = grid1d(gate.numel, 256);
-  stage.dispatch(kernel, { label: `${op} [${gate.shape.join('×')}]`, bindings: { gate: gate.buffer(op), up: up.buffer(op), out: y.buffer(op) }, uniforms: { n: gate.numel, inner: 1, row_stride: rowStride }, workgroups });
+  dispatchRows(stage, kernel, `${op} [${gate.shape.join('×')}]`, [['gate', gate], ['out', y], ['up', up]], y.rowLength);
   return y;
 }
 
@@ -54,7 +55,28 @@ export function gatedActivationFused(stage: Stage, act: Activation, gateUp: Tens
   const y = out ?? Tensor.empty(stage.gpu, 'f32', shape, `${act}(gate)·up of ${gateUp.label}`);
   expectShape(op, 'out', y, shape);
   const kernel = stage.gpu.kernels.get('activation', 'gated_fused', { ACT: CODE[act] });
-  const { workgroups, rowStride } = grid1d(y.numel, 256);
-  stage.dispatch(kernel, { label: `${op} [${shape.join('×')}]`, bindings: { gate_up: gateUp.buffer(op), out: y.buffer(op) }, uniforms: { n: y.numel, inner, row_stride: rowStride }, workgroups });
+  dispatchRows(stage, kernel, `${op} [${shape.join('×')}]`, [['gate_up', gateUp], ['out', y]], inner);
   return y;
+}
+
+/**
+ * One dispatch per run of rows over which every operand stays in one chunk. `operands`: (binding, tensor) with the
+ * input whose offset is `in_off` first, the output second, a second input (`up_off`) third; all of equal row count.
+ * `inner`: output elements per row.
+ */
+function dispatchRows(stage: Stage, kernel: Kernel, what: string, operands: readonly [string, Tensor][], inner: number): void {
+  const tensors = operands.map(([, t]) => t);
+  const chunked = tensors.some((t) => t.isChunked);
+  for (const seg of rowSegments(tensors)) {
+    const n = (seg.end - seg.start) * inner;
+    const { workgroups, rowStride } = grid1d(n, 256);
+    // element offset of the run's first row within each bound chunk
+    const off = (i: number) => i < operands.length ? (seg.start - seg.chunks[i].rowStart) * tensors[i].rowLength : 0;
+    stage.dispatch(kernel, {
+      label: chunked ? `${what} rows ${seg.start}..${seg.end - 1}` : what,
+      bindings: Object.fromEntries(operands.map(([name], i) => [name, seg.chunks[i].buffer])),
+      uniforms: { n, inner, row_stride: rowStride, in_off: off(0), out_off: off(1), up_off: off(2) },
+      workgroups,
+    });
+  }
 }

@@ -8,7 +8,7 @@ import { floatDTypeCode } from '../gpu/dtype.ts';
 import { OpArgumentError } from '../gpu/errors.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { Stage } from '../gpu/stage.ts';
-import { Tensor, type TensorChunk } from '../gpu/tensor.ts';
+import { rowSegments, Tensor } from '../gpu/tensor.ts';
 import { type GemvVariant, kernelChoice, type MatmulTileVariant } from '../gpu/tuning.ts';
 import { expectDType, expectRank } from './check.ts';
 
@@ -68,8 +68,9 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
-  for (const seg of rowSegments(x, y)) {
+  for (const seg of rowSegments([x, y])) {
     const rows = seg.end - seg.start;
+    const [xc, yc] = seg.chunks;
     for (const chunk of w.chunks) {
       const where = [
         w.isChunked ? ` w rows ${chunk.rowStart}..${chunk.rowStart + chunk.rows - 1}` : '',
@@ -90,7 +91,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         workgroups = [Math.ceil(chunk.rows / (TB * WG)), Math.ceil(rows / TB)];
         if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
       }
-      const xb = seg.x.buffer, yb = seg.y.buffer;
+      const xb = xc.buffer, yb = yc.buffer;
       stage.dispatch(kernel, {
         label,
         bindings: variant === 'any' || wgTile ? { x: xb, w: chunk.buffer, bias: biasBuf, y: yb }
@@ -98,26 +99,11 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
           : { x4: xb, w4h: chunk.buffer, bias: biasBuf, y: yb },
         uniforms: {
           m: rows, n, k, n_offset: chunk.rowStart, n_rows: chunk.rows, has_bias: opts.bias ? 1 : 0,
-          x_row0: seg.start - seg.x.rowStart, y_row0: seg.start - seg.y.rowStart,
+          x_row0: seg.start - xc.rowStart, y_row0: seg.start - yc.rowStart,
         },
         workgroups,
       });
     }
   }
   return y;
-}
-
-/** Row ranges [start, end) of M over which x and y each stay within one chunk, with those chunks. */
-function rowSegments(x: Tensor, y: Tensor): { start: number; end: number; x: TensorChunk; y: TensorChunk }[] {
-  const out: { start: number; end: number; x: TensorChunk; y: TensorChunk }[] = [];
-  let xi = 0, yi = 0, start = 0;
-  while (xi < x.chunks.length && yi < y.chunks.length) {
-    const xc = x.chunks[xi], yc = y.chunks[yi];
-    const end = Math.min(xc.rowStart + xc.rows, yc.rowStart + yc.rows);
-    if (end > start) out.push({ start, end, x: xc, y: yc });
-    start = end;
-    if (end === xc.rowStart + xc.rows) xi++;
-    if (end === yc.rowStart + yc.rows) yi++;
-  }
-  return out;
 }

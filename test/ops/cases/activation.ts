@@ -1,11 +1,14 @@
 // Cases for the activations: awkward sizes, large |x| (±100: no NaN from exp/tanh overflow), a dense grid on
-// [−6, 6] for exact GELU (checks the erf approximation), and the gated forms.
+// [−6, 6] for exact GELU (checks the erf approximation), and the gated forms; row-chunked operands (chunked at
+// different rows from each other, as a 7B MLP's [S, 2I] and [S, I] run-state buffers are) with the dispatch count
+// checked: one per run of rows over which every operand stays in one chunk, one when nothing is chunked.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { activation, type Activation, gatedActivation, gatedActivationFused } from '../../../src/ops/activation.ts';
 import { act, activation as activationRef, gatedActivation as gatedRef } from '../../../src/ops/ref/activation.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
-import type { OpCase, Rng } from '../opCase.ts';
+import { type OpCase, type Rng, withBindingLimit } from '../opCase.ts';
+import type { Gpu } from '../../../src/gpu/device.ts';
 
 const ACTS: Activation[] = ['silu', 'gelu', 'gelu_tanh', 'quick_gelu'];
 // a few f32 roundings in exp/tanh/erf and the products: relative ~3e-7, absolute near 0 ~1.5e-7
@@ -87,4 +90,76 @@ const gated: OpCase[] = (['silu', 'gelu'] as Activation[]).flatMap((a) => [[1, 7
   },
 ]));
 
-export const cases: OpCase[] = [...elementwise, geluGrid, ...gated];
+/** Tensor.from under a binding limit of `bytes` (none: the adapter's), checked to be chunked into `chunks`. */
+async function made(gpu: Gpu, bytes: number | null, shape: number[], values: number[], label: string, chunks: number): Promise<Tensor<'f32'>> {
+  const t = bytes ? await withBindingLimit(gpu, bytes, async () => Tensor.from(gpu, 'f32', shape, values, label)) : Tensor.from(gpu, 'f32', shape, values, label);
+  if (t.chunks.length !== chunks) throw new Error(`${label} ${shape.join('×')} under ${bytes} B: ${t.chunks.length} chunks, the case needs ${chunks}`);
+  return t;
+}
+
+/** Run `op` in a stage; the dispatches it recorded must be `dispatches`. */
+async function counted(gpu: Gpu, dispatches: number, op: (st: Stage) => Tensor<'f32'>): Promise<Float32Array> {
+  const stage = new Stage(gpu, 'test chunked activation');
+  const before = gpu.stats.dispatches;
+  const y = op(stage);
+  const n = gpu.stats.dispatches - before;
+  await stage.submit();
+  const got = (await y.read()) as Float32Array;
+  y.dispose();
+  if (n !== dispatches) throw new Error(`${dispatches} dispatches expected, ${n} recorded`);
+  return got;
+}
+
+// rows of 37 f32 = 148 B: 4 per chunk under 600 B, 6 under 1000 B; 13 rows → runs 0..3 4..5 6..7 8..11 12 = 5
+const chunked: OpCase[] = [
+  {
+    op: 'activation',
+    name: 'gelu_tanh [13×37], x chunked ≤600 B, out ≤1000 B (5 runs) and unchunked (1 dispatch)',
+    tol,
+    async run(gpu, rng) {
+      const xv = values(rng, 13 * 37);
+      const x = await made(gpu, 600, [13, 37], xv, 'x', 4);
+      const out = await made(gpu, 1000, [13, 37], xv.map(() => NaN), 'out', 3);
+      const a = await counted(gpu, 5, (st) => activation(st, 'gelu_tanh', x, out));
+      const x1 = await made(gpu, null, [13, 37], xv, 'x whole', 1);
+      const b = await counted(gpu, 1, (st) => activation(st, 'gelu_tanh', x1));
+      x.dispose(); x1.dispose();
+      const want = activationRef('gelu_tanh', hostTensor([13, 37], xv)).data;
+      return { got: [...a, ...b], want: [...want, ...want] };
+    },
+  },
+  {
+    op: 'activation',
+    name: 'gated silu [13×37], gate chunked ≤600 B, up ≤1000 B, out whole (5 runs)',
+    tol,
+    async run(gpu, rng) {
+      const gv = values(rng, 13 * 37), uv = rng.normals(13 * 37).map(Math.fround);
+      const g = await made(gpu, 600, [13, 37], gv, 'gate', 4), u = await made(gpu, 1000, [13, 37], uv, 'up', 3);
+      const got = await counted(gpu, 5, (st) => gatedActivation(st, 'silu', g, u));
+      g.dispose(); u.dispose();
+      return { got, want: gatedRef('silu', hostTensor([13, 37], gv), hostTensor([13, 37], uv)).data };
+    },
+  },
+  {
+    op: 'activation',
+    name: 'gated silu fused [11×2·37], gate_up chunked ≤600 B (2 rows), out ≤1000 B (6 rows): 6 runs; unchunked 1',
+    tol,
+    async run(gpu, rng) {
+      const rows = 11, inner = 37;
+      const gv = values(rng, rows * inner), uv = rng.normals(rows * inner).map(Math.fround);
+      const fused: number[] = [];
+      for (let r = 0; r < rows; r++) fused.push(...gv.slice(r * inner, (r + 1) * inner), ...uv.slice(r * inner, (r + 1) * inner));
+      // gate_up rows of 296 B: chunks of 2 rows; out chunks of 6: runs 0..1 2..3 4..5 6..7 8..9 10 = 6
+      const gu = await made(gpu, 600, [rows, 2 * inner], fused, 'gate_up', 6);
+      const out = await made(gpu, 1000, [rows, inner], gv.map(() => NaN), 'out', 2);
+      const a = await counted(gpu, 6, (st) => gatedActivationFused(st, 'silu', gu, out));
+      const gu1 = await made(gpu, null, [rows, 2 * inner], fused, 'gate_up whole', 1);
+      const b = await counted(gpu, 1, (st) => gatedActivationFused(st, 'silu', gu1));
+      gu.dispose(); gu1.dispose();
+      const want = gatedRef('silu', hostTensor([rows, inner], gv), hostTensor([rows, inner], uv)).data;
+      return { got: [...a, ...b], want: [...want, ...want] };
+    },
+  },
+];
+
+export const cases: OpCase[] = [...elementwise, geluGrid, ...gated, ...chunked];
