@@ -315,7 +315,7 @@ export function startExplorer(gpu: Gpu, root: HTMLElement, params: URLSearchPara
     ui.agnosticLo.textContent = barNumber(lo);
     ui.agnosticHi.textContent = barNumber(hi);
     ui.agnosticTitle.textContent = `input-agnostic keys of layer ${layer} (over ${ag.images} images)`;
-    ui.agnosticInfo.textContent = `${flagged.length} of ${grid.valid.reduce((a, v) => a + v, 0)} key cells above ${ag.threshold} at layer ${layer}; ` +
+    ui.agnosticInfo.textContent = `${flagged.length} of ${grid.valid.reduce((a, v) => a + v, 0)} key cells above ${ag.threshold.toFixed(4)} at layer ${layer}; ` +
       `blocking covers the union over the ${[...ag.cells.values()].filter((c) => c.length).length} layers that have any`;
     ui.agnosticView.hidden = false;
     const keys = state.agnostic?.layer === layer ? { keys: state.agnostic.keys, keysShape: state.agnostic.keysShape } : {};

@@ -101,9 +101,12 @@ export function drawPanel(canvas: HTMLCanvasElement, pic: HTMLCanvasElement, fm:
     for (const i of o.flagged) if (fm.valid[i]) g.strokeRect(...rect(i));
   }
   if (o.selected !== undefined && o.selected >= 0) {
-    g.strokeStyle = 'rgb(255, 230, 0)';
-    g.lineWidth = 3;
-    g.strokeRect(...rect(o.selected));
+    // black under yellow: visible on the bright end of the scale too
+    for (const [style, width] of [['rgb(0, 0, 0)', 5], ['rgb(255, 230, 0)', 2]] as const) {
+      g.strokeStyle = style;
+      g.lineWidth = width;
+      g.strokeRect(...rect(o.selected));
+    }
   }
   if (o.marker !== undefined && o.marker >= 0) {
     const [x, y, w, h] = rect(o.marker);

@@ -46,10 +46,12 @@ export const EXPLORER_HTML = `
       <label><input id="x-block" type="checkbox" disabled> block them (every query from the image on)</label></div>
     <div id="x-info"></div>
   </div>
+  <div id="x-panels">
   ${panelRow('a', 'image A')}
   ${panelRow('b', 'image B')}
   ${bar('s', 'cosine')}
   <div id="x-cell"></div>
+  </div>
   <div id="x-agnostic-view" hidden>
     <h2 id="x-g-title">input-agnostic keys</h2>
     <div class="x-row"><div class="x-row-title">image A</div>

@@ -226,7 +226,7 @@ try {
       check(`slider: layer ${last}, head ${head} selected`, c.tap === `lm.layers.${last}.attn.k` && c.head === head && c.layer === last, `${c.tap} head ${c.head}`);
       s = await clickAndCheck(page, `lm.layers.${last}.attn.k head ${head}`, 'a', () => 0);
       check('per-head features: dim = concatenated / KV heads', s && concatDim && s.a.dim * st.kvHeads === concatDim, `head ${s?.a.dim}, concatenated ${concatDim}, ${st.kvHeads} heads`);
-      await shot(page, 'explorer-correspondence', '#x-b-row');
+      await shot(page, 'explorer-correspondence', '#x-panels');
       // pre-RoPE keys at a non-zero layer, clicked in B (best match in A)
       c = await choose(page, { tap: 'lm.key_pre_rope', layer: mid });
       s = await clickAndCheck(page, `${c.tap} (from B)`, 'b', (n) => n - 1);
