@@ -29,7 +29,12 @@ export interface ProbeViewState {
   rows?: ResultRow[];
   resultsJsonl?: string;
   resultsMd?: string;
+  /** File names of the overlays drawn (as the CLI names its PNG files). */
+  overlays?: string[];
 }
+
+/** Overlays a run in the tab draws (the CLI's default is 4; the page keeps to 2). */
+const OVERLAYS = 2;
 
 declare global {
   interface Window {
@@ -59,7 +64,8 @@ const HTML = `
   </table>
   <div id="q-error"></div>
   <div id="q-plots"></div>
-  <div id="q-tables"></div>`;
+  <div id="q-tables"></div>
+  <div id="q-overlays"></div>`;
 
 export function startProbeView(gpu: Gpu, root: HTMLElement, params: URLSearchParams): void {
   root.innerHTML = HTML;
@@ -93,6 +99,7 @@ export function startProbeView(gpu: Gpu, root: HTMLElement, params: URLSearchPar
     delete state.error;
     el('q-error').innerHTML = '';
     el('q-downloads').replaceChildren();
+    el('q-overlays').replaceChildren();
     const status = el('q-status'), bar = el<HTMLProgressElement>('q-progress');
     try {
       const files = input('q-folder').files ? [...input('q-folder').files!] : [];
@@ -109,7 +116,7 @@ export function startProbeView(gpu: Gpu, root: HTMLElement, params: URLSearchPar
         const spec: ProbeSpec = {
           task, taskOptions: { data: dataSource(), limit, size }, taps, layers, prefix,
           blockAgnostic: input('q-block').checked ? { images: syntheticSegmentationSet({ n: 8, size, classes: 4, seed: 99 }).images } : null,
-          overlays: 0, settings: {}, log: (l) => (status.textContent = l),
+          overlays: OVERLAYS, settings: {}, log: (l) => (status.textContent = l),
         };
         const sink = new MemorySink();
         const t0 = performance.now();
@@ -127,8 +134,19 @@ export function startProbeView(gpu: Gpu, root: HTMLElement, params: URLSearchPar
         });
         const jsonl = sink.files.get('results.jsonl') as string, md = sink.files.get('results.md') as string;
         await draw(result.rows, result.rows[0]?.task ?? task);
-        el('q-downloads').replaceChildren(downloadLink('results.jsonl', jsonl, 'application/jsonl'), document.createTextNode(' '), downloadLink('results.md', md, 'text/markdown'));
-        Object.assign(state, { status: 'ready', rows: result.rows, resultsJsonl: jsonl, resultsMd: md });
+        // the overlays (matches, masks) the task drew, shown and downloadable like the CLI's PNG files
+        const overlays = [...sink.files].filter(([name]) => name.endsWith('.png')).map(([name, png]) => ({ name, png: png as Uint8Array }));
+        el('q-downloads').replaceChildren(downloadLink('results.jsonl', jsonl, 'application/jsonl'), document.createTextNode(' '), downloadLink('results.md', md, 'text/markdown'),
+          ...overlays.flatMap((o) => [document.createTextNode(' '), downloadLink(o.name, o.png, 'image/png')]));
+        el('q-overlays').replaceChildren(...overlays.map((o) => {
+          const fig = document.createElement('figure'), img = document.createElement('img'), cap = document.createElement('figcaption');
+          img.src = URL.createObjectURL(new Blob([o.png as BlobPart], { type: 'image/png' }));
+          Object.assign(img.style, { height: '192px', imageRendering: 'pixelated' });
+          cap.textContent = o.name;
+          fig.append(img, cap);
+          return fig;
+        }));
+        Object.assign(state, { status: 'ready', rows: result.rows, resultsJsonl: jsonl, resultsMd: md, overlays: overlays.map((o) => o.name) });
         status.textContent = `done: ${result.computed} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
       } finally {
         model.dispose();

@@ -265,7 +265,7 @@ export async function measureSweepPeak(model: MultimodalModel, image: RgbImage, 
   pool.resetPeak();
   const taps = o.taps ?? ['lm.value', 'lm.key', 'projector'];
   const layers = o.layers ?? Array.from({ length: model.config.text_config.num_hidden_layers }, (_, i) => i);
-  const sweep = await sweepImage({ model, siglip: null, taps, layers, agnostic: null, grid: 'main', overlayDir: null, overlaysLeft: 0 }, image, { keepForward: true });
+  const sweep = await sweepImage({ model, siglip: null, taps, layers, agnostic: null, grid: 'main', overlays: null, overlaysLeft: 0 }, image, { keepForward: true });
   const span = sweep.forward!.spans.images[0];
   const sequence = sweep.forward!.spans.length;
   const imageTokens = span.length;

@@ -20,6 +20,14 @@ export interface PlotOptions {
 
 const BASE = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'sans-serif', view: { stroke: null } } } as const;
 
+/** A spec with the house style, the title and the size (default `w`×`h`) around `body`. */
+function spec(o: Pick<PlotOptions, 'title' | 'width' | 'height'>, w: number, h: number, body: Record<string, unknown>): TopLevelSpec {
+  return { ...BASE, title: o.title, width: o.width ?? w, height: o.height ?? h, ...body } as TopLevelSpec;
+}
+
+/** The LM layer on the x axis, integer ticks. */
+const LAYER_X = { field: 'layer', type: 'quantitative', title: 'LM layer', axis: { tickMinStep: 1, format: 'd' } } as const;
+
 /** The y scale: values in percent, padded, inside 0..100 when they are. */
 function yScale(values: number[]): { domain: [number, number] } | { zero: false } {
   const finite = values.filter(Number.isFinite);
@@ -38,17 +46,13 @@ export function layerCurveSpec(rows: readonly ResultRow[], o: PlotOptions): TopL
   const flat = rows.filter((r) => r.layer === null).map((r) => ({ tap: r.tap, value: r.value, n: r.n }));
   const y = { field: 'value', type: 'quantitative', title: `${o.metric} (%)`, scale: yScale(rows.map((r) => r.value)) } as const;
   const colour = { field: 'tap', type: 'nominal', title: 'tap', scale: { domain: [...new Set(rows.map((r) => r.tap))] } } as const;
-  return {
-    ...BASE,
-    title: o.title,
-    width: o.width ?? 440,
-    height: o.height ?? 300,
+  return spec(o, 440, 300, {
     layer: [
       {
         data: { values: layered },
         mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
-          x: { field: 'layer', type: 'quantitative', title: 'LM layer', axis: { tickMinStep: 1, format: 'd' } },
+          x: LAYER_X,
           y,
           color: colour,
           tooltip: [{ field: 'tap' }, { field: 'layer' }, { field: 'value', format: '.2f' }, { field: 'n' }],
@@ -60,7 +64,7 @@ export function layerCurveSpec(rows: readonly ResultRow[], o: PlotOptions): TopL
         encoding: { y, color: colour, tooltip: [{ field: 'tap' }, { field: 'value', format: '.2f' }, { field: 'n' }] },
       },
     ],
-  } as TopLevelSpec;
+  });
 }
 
 /** Both runs' curves in one plot: colour = tap, dash = run. */
@@ -73,16 +77,12 @@ export function comparisonSpec(a: readonly ResultRow[], b: readonly ResultRow[],
     strokeDash: { field: 'run', type: 'nominal', title: 'run', scale: { domain: [...labels], range: [[1, 0], [6, 4]] } },
     tooltip: [{ field: 'run' }, { field: 'tap' }, { field: 'layer' }, { field: 'value', format: '.2f' }],
   } as const;
-  return {
-    ...BASE,
-    title: o.title,
-    width: o.width ?? 440,
-    height: o.height ?? 300,
+  return spec(o, 440, 300, {
     layer: [
-      { data: { values: all.filter((r) => r.layer !== null) }, mark: { type: 'line', point: true }, encoding: { x: { field: 'layer', type: 'quantitative', title: 'LM layer', axis: { tickMinStep: 1, format: 'd' } }, y, detail: { field: 'run' }, ...encoding } },
+      { data: { values: all.filter((r) => r.layer !== null) }, mark: { type: 'line', point: true }, encoding: { x: LAYER_X, y, detail: { field: 'run' }, ...encoding } },
       { data: { values: all.filter((r) => r.layer === null) }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { y, ...encoding } },
     ],
-  } as TopLevelSpec;
+  });
 }
 
 /** Δ (percentage points) per layer and tap, with the zero line; taps without layers as bars at the right. */
@@ -90,17 +90,13 @@ export function deltaSpec(rows: readonly ComparedRow[], labels: readonly [string
   const mine = rows.filter((r) => r.metric === o.metric).map((r) => ({ tap: r.tap, layer: r.layer, delta: r.delta, a: r.a, b: r.b }));
   const y = { field: 'delta', type: 'quantitative', title: `Δ ${o.metric} (${labels[1]} − ${labels[0]}, points)` } as const;
   const tooltip = [{ field: 'tap' }, { field: 'layer' }, { field: 'a', title: labels[0], format: '.2f' }, { field: 'b', title: labels[1], format: '.2f' }, { field: 'delta', format: '+.2f' }];
-  return {
-    ...BASE,
-    title: o.title,
-    width: o.width ?? 440,
-    height: o.height ?? 300,
+  return spec(o, 440, 300, {
     layer: [
-      { data: { values: mine.filter((r) => r.layer !== null) }, mark: { type: 'line', point: true }, encoding: { x: { field: 'layer', type: 'quantitative', title: 'LM layer', axis: { tickMinStep: 1, format: 'd' } }, y, color: { field: 'tap', type: 'nominal' }, tooltip } },
+      { data: { values: mine.filter((r) => r.layer !== null) }, mark: { type: 'line', point: true }, encoding: { x: LAYER_X, y, color: { field: 'tap', type: 'nominal' }, tooltip } },
       { data: { values: mine.filter((r) => r.layer === null) }, mark: { type: 'rule', strokeDash: [6, 4] }, encoding: { y, color: { field: 'tap', type: 'nominal' }, tooltip } },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#444' }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
     ],
-  } as TopLevelSpec;
+  });
 }
 
 export interface HeadCell {
@@ -111,11 +107,7 @@ export interface HeadCell {
 
 /** A heatmap of one value per (layer, head): layers down, heads across. */
 export function headHeatmapSpec(cells: readonly HeadCell[], o: PlotOptions & { scheme?: string }): TopLevelSpec {
-  return {
-    ...BASE,
-    title: o.title,
-    width: o.width ?? 360,
-    height: o.height ?? 300,
+  return spec(o, 360, 300, {
     data: { values: cells.map((c) => ({ ...c })) },
     mark: 'rect',
     encoding: {
@@ -124,7 +116,7 @@ export function headHeatmapSpec(cells: readonly HeadCell[], o: PlotOptions & { s
       color: { field: 'value', type: 'quantitative', title: o.metric, scale: { scheme: o.scheme ?? 'viridis' } },
       tooltip: [{ field: 'layer' }, { field: 'head' }, { field: 'value', format: '.3f' }],
     },
-  } as TopLevelSpec;
+  });
 }
 
 /**
@@ -146,11 +138,7 @@ export function surfacingGapSpec(rows: readonly ResultRow[], o: Omit<PlotOptions
     if (gap) bars.push({ subtask: s, measure: 'surfacing gap', value: gap.value, at });
   }
   const measures = ['model accuracy', 'probe accuracy (best)', 'surfacing gap'];
-  return {
-    ...BASE,
-    title: o.title,
-    width: o.width ?? Math.max(240, 90 * subtasks.length),
-    height: o.height ?? 280,
+  return spec(o, Math.max(240, 90 * subtasks.length), 280, {
     data: { values: bars },
     mark: 'bar',
     encoding: {
@@ -160,5 +148,5 @@ export function surfacingGapSpec(rows: readonly ResultRow[], o: Omit<PlotOptions
       color: { field: 'measure', type: 'nominal', sort: measures, title: null },
       tooltip: [{ field: 'subtask' }, { field: 'measure' }, { field: 'value', format: '.2f' }, { field: 'at', title: 'probe' }],
     },
-  } as TopLevelSpec;
+  });
 }

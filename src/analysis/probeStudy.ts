@@ -10,6 +10,7 @@ import type { MultimodalModel } from '../models/model.ts';
 import { buildTask, type TaskOptions } from '../tasks/registry.ts';
 import type { VisionBaseline } from '../tasks/task.ts';
 import { findAgnosticKeys } from './agnosticKeys.ts';
+import { directoryOverlays } from './runSink.ts';
 import { compareRows, comparisonPlotSvg, comparisonTable, deltaPlotSvg } from './comparison.ts';
 import { runProbe, type ProbeRunResult, type RunProbeOptions } from './runProbe.ts';
 import type { Shard } from './shard.ts';
@@ -51,8 +52,8 @@ export async function probeRun(model: MultimodalModel, siglip: VisionBaseline | 
   const overlays = spec.overlays ?? 4;
   return await runProbe(task, {
     model, siglip, taps: spec.taps, layers: spec.layers, prefix: spec.prefix, agnostic, grid: spec.grid ?? 'main',
-    // overlays are PNG files in the run directory; a sink elsewhere (the browser's memory) gets none
-    overlayDir: overlays > 0 && !run.sink ? outDir : null, overlaysLeft: overlays,
+    // overlays are PNG files beside the results: in the run directory, or in the sink (the browser's memory)
+    overlays: overlays > 0 ? (run.sink ? (f, png) => run.sink!.writeFile(f, png) : directoryOverlays(outDir)) : null, overlaysLeft: overlays,
   }, outDir, spec.settings, { shard: spec.shard, ...run });
 }
 

@@ -2,6 +2,7 @@
 // disk (Deno) that is the crash-safe ResultsLog in the --out directory; in a browser tab, memory, offered as
 // downloads. The runner (runProbe.ts) writes only through this interface.
 import { writeFileAtomic } from '../io/atomicWrite.ts';
+import type { OverlayWriter } from '../tasks/task.ts';
 import { type ResultRow, ResultsLog, resultsJsonl, type SampleStats } from '../tasks/resultsLog.ts';
 
 export interface RunSink {
@@ -28,6 +29,14 @@ export async function directorySink(dir: string, settings: Record<string, unknow
     writeResults: (rows) => log.writeResults(rows),
     writeFile: (name, body) => writeFileAtomic(`${dir}/${name}`, body),
     close: () => log.close(),
+  };
+}
+
+/** Overlays as PNG files in `dir` (created when the first one comes). */
+export function directoryOverlays(dir: string): OverlayWriter {
+  return async (file, png) => {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFileAtomic(`${dir}/${file}`, png);
   };
 }
 

@@ -16,9 +16,7 @@ import type { FeatureMap } from '../capture/features.ts';
 import { cellsToPixels } from '../capture/gridPixels.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
-import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from './overlay.ts';
 import { concatRows, gatherRows } from '../ops/rows.ts';
 import { kmeans, type KmeansResult } from '../probe/kmeans.ts';
 import { CosegAccumulator, type CosegImageScore, type EmptyJaccard } from '../probe/metrics/jaccard.ts';
@@ -28,7 +26,7 @@ import { CosegReader, MSRC_CLASSES, MSRC_V2_LAYOUT, MSRC_VOID, type MsrcLabelLay
 import { sweepEntries, sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
+import { emitMaskOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
 
 /** One image of a co-segmentation set with its mask (1 fg, 0 bg, 255 void), row-major at the image's size. */
 export interface CosegShot {
@@ -191,10 +189,6 @@ export function cosegRows(task: string, summed: SampleStats): ResultRow[] {
   return rows;
 }
 
-function overlayName(...parts: string[]): string {
-  return parts.join('-').replace(/[^A-Za-z0-9._@-]+/g, '_');
-}
-
 export interface CosegTaskOptions {
   name: string;
   samples(): Promise<ProbeSample<CosegSetSample>[]>;
@@ -229,10 +223,7 @@ export function coSegmentationTask(t: CosegTaskOptions): ProbeTask<CosegSetSampl
           const r = await cosegSet(sweeps.map((s) => s.maps.get(e.key)!), shots.map((s) => s.mask), o);
           stats[e.key] = cosegSetStats(r);
           for (const [i, s] of shots.entries()) {
-            if (!ctx.overlayDir || ctx.overlaysLeft <= 0) break;
-            ctx.overlaysLeft--;
-            const png = encodePng(sideBySide([maskOverlay(s.image, r.predictions[i]), maskOverlay(s.image, s.mask)]));
-            await Deno.writeFile(`${ctx.overlayDir}/${overlayName(t.name, sample.id, s.name, e.key)}.png`, png);
+            await emitMaskOverlay(ctx, [t.name, sample.id, s.name, e.key], s.image, r.predictions[i], s.mask);
           }
         }
       } finally {

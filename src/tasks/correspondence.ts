@@ -16,7 +16,7 @@ import { SPAIR_CATEGORIES, type SpairCategory, SpairReader, type SpairSplit } fr
 import { sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { syntheticCorrespondencePairs } from './synthetic/correspondencePairs.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
+import { emitOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
 
 export const PCK_ALPHA = 0.1;
 
@@ -106,20 +106,13 @@ const NOTES = [
   'Each image is swept in its own forward with the default prompt; source and target never share a context.',
 ];
 
-function overlayName(id: string, key: string): string {
-  return `correspondence_${id}_${key}`.replace(/[^A-Za-z0-9._-]+/g, '_') + '.png';
-}
-
 async function writeOverlay(ctx: ProbeContext, pair: CorrespondencePair, key: string, pred: readonly Point[], alpha: number): Promise<void> {
-  if (!ctx.overlayDir || ctx.overlaysLeft <= 0) return;
-  ctx.overlaysLeft--;
   const thr = pckThreshold(pair.trgBox);
   const matches = pred.map((p, i) => ({
     src: sourcePixel(pair.srcKps[i], pair.src), pred: [p[0], p[1]] as [number, number],
     correct: Math.hypot(p[0] - pair.trgKps[i][0], p[1] - pair.trgKps[i][1]) / thr <= alpha,
   }));
-  await Deno.mkdir(ctx.overlayDir, { recursive: true });
-  await Deno.writeFile(`${ctx.overlayDir}/${overlayName(pair.id, key)}`, encodePng(matchesOverlay(pair.src, pair.trg, matches)));
+  await emitOverlay(ctx, ['correspondence', pair.id, key], () => encodePng(matchesOverlay(pair.src, pair.trg, matches)));
 }
 
 /** The probe task over any list of pairs: one sweep per image, the core above, an overlay for the first pairs. */

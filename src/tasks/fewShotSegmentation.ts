@@ -13,9 +13,7 @@ import type { FeatureMap } from '../capture/features.ts';
 import { cellsToPixels, pixelsToCells } from '../capture/gridPixels.ts';
 import { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
-import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from './overlay.ts';
 import { concatRows, gatherRows } from '../ops/rows.ts';
 import { logisticRegression, type LogisticRegressionOptions, predict } from '../probe/logisticRegression.ts';
 import { type BinaryIouCounts, episodeIou, episodeMask, FewShotIouAccumulator } from '../probe/metrics/iou.ts';
@@ -25,7 +23,7 @@ import { sweepEntries, sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { SeededRandom } from './synthetic/seededRandom.ts';
 import { imagesContaining, syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
+import { emitMaskOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
 
 /** One image of an episode with its binary mask for the episode class (1 fg, 0 bg, 255 void), row-major. */
 export interface FewShotShot {
@@ -160,11 +158,6 @@ export function fewShotRows(task: string, summed: SampleStats, classes: readonly
   return rows;
 }
 
-/** A file name for an overlay (no path separators or colons). */
-function overlayName(...parts: string[]): string {
-  return parts.join('-').replace(/[^A-Za-z0-9._@-]+/g, '_');
-}
-
 export interface FewShotTaskOptions {
   name: string;
   /** Dataset class ids the episodes draw from (the stats arrays follow this order). */
@@ -206,12 +199,7 @@ export function fewShotSegmentationTask(o: FewShotTaskOptions): ProbeTask<FewSho
           const supportMaps = ep.supports.map((s, i) => ({ map: sweeps[i].maps.get(e.key)!, mask: s.mask }));
           const r = await fewShotEpisode(supportMaps, { map: query.maps.get(e.key)!, mask: ep.query.mask }, probe);
           stats[e.key] = fewShotEpisodeStats(r, ci, o.classes.length);
-          if (ctx.overlayDir && ctx.overlaysLeft > 0) {
-            ctx.overlaysLeft--;
-            const img = ep.query.image;
-            const png = encodePng(sideBySide([maskOverlay(img, r.prediction), maskOverlay(img, ep.query.mask)]));
-            await Deno.writeFile(`${ctx.overlayDir}/${overlayName(o.name, sample.id, e.key)}.png`, png);
-          }
+          await emitMaskOverlay(ctx, [o.name, sample.id, e.key], ep.query.image, r.prediction, ep.query.mask);
         }
       } finally {
         for (const s of sweeps) s.dispose();

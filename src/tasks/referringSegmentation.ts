@@ -6,13 +6,12 @@ import type { RgbImage } from '../io/rgbImage.ts';
 import { ReferringIouAccumulator } from '../probe/metrics/iou.ts';
 import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { RefcocoParquetReader, RefcocoReader } from './datasets/refcoco.ts';
-import { sweepEntries, sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
-import { lmOnly, overlayName, textNotes, writeOverlay } from './textTask.ts';
+import { emitMaskOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
+import { textNotes, withTextSweep } from './textTask.ts';
 import { paintCells, type TextProbeOptions, textSegmentCells } from './textRegions.ts';
-import { textEntries, textVectors } from './textVectors.ts';
+import { textVectors } from './textVectors.ts';
 
 export interface ReferringImage {
   readonly id: string;
@@ -78,26 +77,24 @@ export function referringTextTask(o: ReferringTaskOptions): ProbeTask<ReferringS
     samples: o.samples,
     async evaluate(ctx: ProbeContext, sample: ProbeSample<ReferringSample>): Promise<SampleStats> {
       const s = await sample.sample.read();
-      const lctx = lmOnly(ctx, o.name);
-      const entries = textEntries(sweepEntries(lctx));
       const { width, height } = s.image;
       if (s.mask.length !== width * height) throw new Error(`${o.name} ${s.id}: mask has ${s.mask.length} pixels, the image is ${width}×${height}`);
       const stats: SampleStats = {};
-      const sweep = await sweepImage(lctx, s.image);
-      let vecs: Map<string, Tensor<'f32'>> | null = null;
-      try {
-        vecs = await textVectors(ctx.model, template.replaceAll('{name}', s.expression), entries);
-        for (const e of entries) {
-          const map = sweep.maps.get(e.key)!;
-          const r = await textSegmentCells(map, vecs.get(e.key)!, probe);
-          const pred = Uint8Array.from(paintCells(map, r.cells, [1]));
-          stats[e.key] = referringSampleStats(pred, s.mask, width, height, `${o.name} ${s.id}`);
-          await writeOverlay(ctx, overlayName(o.name, sample.id, e.key), s.image, pred, s.mask);
+      await withTextSweep(ctx, o.name, s.image, async (entries, sweep) => {
+        let vecs: Map<string, Tensor<'f32'>> | null = null;
+        try {
+          vecs = await textVectors(ctx.model, template.replaceAll('{name}', s.expression), entries);
+          for (const e of entries) {
+            const map = sweep.maps.get(e.key)!;
+            const r = await textSegmentCells(map, vecs.get(e.key)!, probe);
+            const pred = Uint8Array.from(paintCells(map, r.cells, [1]));
+            stats[e.key] = referringSampleStats(pred, s.mask, width, height, `${o.name} ${s.id}`);
+            await emitMaskOverlay(ctx, [o.name, sample.id, e.key], s.image, pred, s.mask);
+          }
+        } finally {
+          vecs?.forEach((t) => t.dispose());
         }
-      } finally {
-        sweep.dispose();
-        vecs?.forEach((t) => t.dispose());
-      }
+      });
       return stats;
     },
     aggregate(summed: SampleStats): ResultRow[] {

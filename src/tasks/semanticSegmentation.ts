@@ -9,13 +9,13 @@ import { concatRows } from '../ops/rows.ts';
 import { IMAGENETS_IGNORE, type LabelMap, SemanticIouAccumulator } from '../probe/metrics/iou.ts';
 import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { ImagenetSReader } from './datasets/imagenetS.ts';
-import { type SweepEntry, sweepEntries, sweepImage } from './featureSweep.ts';
+import type { SweepEntry } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { syntheticSegmentationSet } from './synthetic/segmentationSet.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
-import { lmOnly, overlayName, textNotes, writeOverlay } from './textTask.ts';
+import { emitMaskOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
+import { textNotes, withTextSweep } from './textTask.ts';
 import { paintCells, type TextProbeOptions, textSegmentCells } from './textRegions.ts';
-import { textEntries, textVectors } from './textVectors.ts';
+import { textVectors } from './textVectors.ts';
 
 export interface SemanticImage {
   readonly id: string;
@@ -104,11 +104,8 @@ export function semanticTextTask(o: SemanticTaskOptions): ProbeTask<SemanticSamp
     samples: o.samples,
     async evaluate(ctx: ProbeContext, sample: ProbeSample<SemanticSample>): Promise<SampleStats> {
       const s = await sample.sample.read();
-      const lctx = lmOnly(ctx, o.name);
-      const entries = textEntries(sweepEntries(lctx));
       const stats: SampleStats = {};
-      const sweep = await sweepImage(lctx, s.image);
-      try {
+      await withTextSweep(ctx, o.name, s.image, async (entries, sweep) => {
         const vecs = [];
         for (const c of s.candidates) vecs.push(await classVectors(ctx, c, entries));
         for (const e of entries) {
@@ -128,11 +125,9 @@ export function semanticTextTask(o: SemanticTaskOptions): ProbeTask<SemanticSamp
           acc.add({ width: s.labels.width, height: s.labels.height, data: pred }, s.labels, `${o.name} ${s.id}`);
           stats[e.key] = semanticImageStats(acc);
           const gtShown = Array.from(s.labels.data, (v) => (v === IMAGENETS_IGNORE ? 255 : v));
-          await writeOverlay(ctx, overlayName(o.name, sample.id, e.key), s.image, pred, gtShown);
+          await emitMaskOverlay(ctx, [o.name, sample.id, e.key], s.image, pred, gtShown);
         }
-      } finally {
-        sweep.dispose();
-      }
+      });
       return stats;
     },
     aggregate(summed: SampleStats): ResultRow[] {

@@ -1,21 +1,11 @@
 // What the two text segmentation tasks (ImageNet-S, RefCOCO; protocols.md §1.3, §1.4, §3.3) share: LM taps only
 // (projector, vision and siglip have no text counterpart), the protocol notes, overlay files.
 import { isLayered } from '../capture/taps.ts';
-import { encodePng } from '../io/image.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
-import { maskOverlay, sideBySide } from './overlay.ts';
+import { type ImageSweep, type SweepEntry, sweepEntries, sweepImage } from './featureSweep.ts';
 import type { ProbeContext } from './task.ts';
 import type { TextProbeOptions } from './textRegions.ts';
-
-export function overlayName(...parts: string[]): string {
-  return parts.join('-').replace(/[^A-Za-z0-9._@-]+/g, '_');
-}
-
-export async function writeOverlay(ctx: ProbeContext, name: string, image: RgbImage, pred: ArrayLike<number>, gt: ArrayLike<number>): Promise<void> {
-  if (!ctx.overlayDir || ctx.overlaysLeft <= 0) return;
-  ctx.overlaysLeft--;
-  await Deno.writeFile(`${ctx.overlayDir}/${name}.png`, encodePng(sideBySide([maskOverlay(image, pred), maskOverlay(image, gt)])));
-}
+import { textEntries } from './textVectors.ts';
 
 export function textNotes(kind: string, template: string, opts: TextProbeOptions, skipped: boolean): string[] {
   const thr = opts.threshold ?? 'otsu';
@@ -32,4 +22,16 @@ export function lmOnly(ctx: ProbeContext, task: string): ProbeContext {
   const taps = ctx.taps.filter((t) => isLayered(t));
   if (!taps.length) throw new Error(`${task}: text segmentation needs an LM tap (lm.value, lm.key, lm.key_pre_rope, lm.hidden); asked: ${ctx.taps.join(', ')}`);
   return { ...ctx, taps };
+}
+
+/** One image swept over the LM taps (the entries a text vector exists for), handed to `fn`, then released. */
+export async function withTextSweep<T>(ctx: ProbeContext, task: string, image: RgbImage, fn: (entries: SweepEntry[], sweep: ImageSweep) => Promise<T>): Promise<T> {
+  const lctx = lmOnly(ctx, task);
+  const entries = textEntries(sweepEntries(lctx));
+  const sweep = await sweepImage(lctx, image);
+  try {
+    return await fn(entries, sweep);
+  } finally {
+    sweep.dispose();
+  }
 }

@@ -28,7 +28,7 @@ import { denoFileTree, IMAGE_CODEC } from './datasets/dataset.ts';
 import { sweepImage } from './featureSweep.ts';
 import { parseStatKey, type ResultRow, type SampleStats } from './resultsLog.ts';
 import { syntheticVideo } from './synthetic/video.ts';
-import type { ProbeContext, ProbeSample, ProbeTask } from './task.ts';
+import { emitOverlay, type ProbeContext, type ProbeSample, type ProbeTask } from './task.ts';
 
 /** A video with instance ground truth: 0 background, 1..n objects, 255 void. */
 export interface VideoSource {
@@ -264,13 +264,11 @@ export function videoTask(name: string, list: () => Promise<ProbeSample<VideoSou
       const r = await evaluateVideo(video, sweepFeatures(ctx), {
         ...settings,
         async onFrame(t, frame, gt, preds) {
-          if (!ctx.overlayDir || ctx.overlaysLeft <= 0 || t !== 1) return;
+          if (t !== 1) return;
           const [key, pred] = [...preds][0] ?? [];
           if (!key || !pred) return;
-          ctx.overlaysLeft--;
-          await Deno.mkdir(ctx.overlayDir, { recursive: true });
-          const png = encodePng(sideBySide([maskOverlay(frame, gt.data.map((v) => (v === DAVIS_VOID ? 0 : v))), maskOverlay(frame, pred.data)]));
-          await Deno.writeFile(`${ctx.overlayDir}/${`video_${video.name}_frame${t}_${key}`.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`, png);
+          await emitOverlay(ctx, ['video', video.name, `frame${t}`, key], () =>
+            encodePng(sideBySide([maskOverlay(frame, gt.data.map((v) => (v === DAVIS_VOID ? 0 : v))), maskOverlay(frame, pred.data)])));
         },
       });
       return r.stats;

@@ -242,7 +242,7 @@ const ALL_TAPS: ShortTap[] = ['lm.value', 'lm.key', 'lm.key_pre_rope', 'lm.hidde
 /** Layers 0 and the last (Qwen 3 layers, OneVision 2). */
 function context(model: MultimodalModel, agnostic: AgnosticKeys | null = null, taps: readonly ShortTap[] = ALL_TAPS): ProbeContext {
   const last = model.config.text_config.num_hidden_layers - 1;
-  return { model, siglip: null, taps, layers: [0, last], agnostic, grid: 'main', overlayDir: null, overlaysLeft: 0 };
+  return { model, siglip: null, taps, layers: [0, last], agnostic, grid: 'main', overlays: null, overlaysLeft: 0 };
 }
 
 Deno.test({ name: 'sweepImage: one map per (tap, layer) with the right dims, equal to features(), all freed by dispose()', ...opts, fn: async () => {

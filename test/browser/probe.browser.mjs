@@ -5,7 +5,7 @@
 // script compares them row by row (|Δ| ≤ 1e-4 percentage points), checks the progress updates arrived, and that the
 // page (table + curves) is not blank.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { checkList, runModelFixture, screenshotStats, startSession } from './chromium.mjs';
 
 const DIR = 'out/browser-tiny-ov', CLI_OUT = 'out/browser-probe-cli';
@@ -23,7 +23,7 @@ rmSync(CLI_OUT, { recursive: true, force: true });
 const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', NO_COLOR: '1' };
 const cli = spawnSync('node_modules/.bin/deno', ['run', '-A', '--unstable-webgpu', '--config', 'deno.json', 'harness/cli/main.ts', 'probe',
   '--task', RUN.task, '--model', DIR, '--data', RUN.data, '--taps', RUN.taps, '--layers', RUN.layers, '--limit', RUN.limit, '--size', RUN.size,
-  '--overlays', '0', '--out', CLI_OUT], { env, encoding: 'utf8', timeout: 10 * 60_000 });
+  '--overlays', '2', '--out', CLI_OUT], { env, encoding: 'utf8', timeout: 10 * 60_000 });
 if (cli.status !== 0) {
   check('kvscope probe (CLI)', false, `exit ${cli.status}: ${(cli.stderr || cli.stdout).slice(-800)}`);
   finish();
@@ -75,6 +75,8 @@ if (res.status === 'ready') {
   check('one progress update per sample', res.updates === Number(RUN.limit), `${res.updates} updates`);
   check('results.jsonl keys and layout as the CLI writes it', res.resultsJsonl.split('\n').length === cliJsonl.split('\n').length
     && res.resultsJsonl.split('\n').every((l, i) => l === '' ? cliJsonl.split('\n')[i] === '' : Object.keys(JSON.parse(l)).join() === Object.keys(JSON.parse(cliJsonl.split('\n')[i])).join()));
+  const cliOverlays = readdirSync(CLI_OUT).filter((f) => f.endsWith('.png')).sort();
+  check('the same overlays as the CLI writes (names)', cliOverlays.length === 2 && JSON.stringify([...(res.overlays ?? [])].sort()) === JSON.stringify(cliOverlays), `CLI ${cliOverlays.join(', ')}; tab ${(res.overlays ?? []).join(', ')}`);
   check('results.md identical to the CLI\'s', res.resultsMd === cliMd, res.resultsMd === cliMd ? '' : 'differs (values rounded to 2 decimals may flip at a rounding boundary)');
 }
 if (shot) check(`screenshot ${shot.path} (${shot.width}×${shot.height}) has content`, shot.std > 8 && shot.colours > 20, `grey std ${shot.std.toFixed(1)}, ${shot.colours} colours`);

@@ -222,7 +222,7 @@ Deno.test({ name: 'siglip: sweepImage with tap siglip (and vision) takes the enc
   const ovDir = `${tmp}/onevision-sweep`;
   await writeTinyLlavaOnevision(ovDir, { seed: 4 });
   const model = await loadModel(gpu, ovDir);
-  const ctx = (taps: ProbeContext['taps']): ProbeContext => ({ model, siglip: enc, taps, layers: [0], agnostic: null, grid: 'main', overlayDir: null, overlaysLeft: 0 });
+  const ctx = (taps: ProbeContext['taps']): ProbeContext => ({ model, siglip: enc, taps, layers: [0], agnostic: null, grid: 'main', overlays: null, overlaysLeft: 0 });
   const direct = await features(enc, IMG);
 
   const only = await sweepImage(ctx(['siglip']), IMG);

@@ -160,7 +160,7 @@ Deno.test({ name: 'end to end: tiny BLINK parquet layout with a tiny OneVision; 
   await writeTinyLlavaOnevision(`${dir}/model`, { seed: 7 });
   const model = await loadLlava(gpu, `${dir}/model`);
   try {
-    const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlayDir: null, overlaysLeft: 0 };
+    const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlays: null, overlaysLeft: 0 };
     const task = blinkTask(root, { subtasks: ['Art_Style', 'Visual_Correspondence', 'Counting'], split: 'val', pointsFile: `${root}/points.json`, maxNewTokens: 3 });
     assertEquals((await task.samples()).map((s) => s.id), ['val_Art_Style_1', 'val_Art_Style_2', 'val_Visual_Correspondence_1', 'val_Visual_Correspondence_2', 'val_Counting_1']);
     const first = await runProbe(task, ctx, `${dir}/run`, {});

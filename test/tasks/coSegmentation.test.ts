@@ -3,6 +3,7 @@
 // per image) likewise; the centre prior separates a central object from a background every image shares, where
 // commonness alone cannot; constant features give the exact floors of both rules; one end-to-end run on a tiny
 // OneVision checkpoint, then a resumed run that recomputes nothing and repeats the rows.
+import { directoryOverlays } from '../../src/analysis/runSink.ts';
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
@@ -143,7 +144,7 @@ Deno.test({ name: 'coseg end to end on a tiny OneVision: rows well formed; a res
   const model = await loadLlava(gpu, dir);
   const overlays = `${tmp}/overlays`;
   await Deno.mkdir(overlays);
-  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlayDir: overlays, overlaysLeft: 3 };
+  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [1], agnostic: null, grid: 'main', overlays: directoryOverlays(overlays), overlaysLeft: 3 };
   const task = syntheticCosegTask({ sets: 2, imagesPerSet: 2, classes: 2, seed: 4, size: 56, probe: FAST });
   const out = `${tmp}/run`;
   const first = await runProbe(task, ctx, out, { model: 'tiny' });

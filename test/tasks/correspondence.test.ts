@@ -1,6 +1,7 @@
 // Semantic correspondence task: oracle features (a Fourier code of each pixel's point on the object's canonical
 // frame) give 100% PCK on synthetic pairs and on the SPair layout; constant features collapse every prediction to
 // pixel (0, 0); per-image and per-point PCK differ as they must; end to end with a tiny OneVision and resume.
+import { directoryOverlays } from '../../src/analysis/runSink.ts';
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
@@ -162,7 +163,7 @@ Deno.test({ name: 'end to end with a tiny OneVision: rows, an overlay, and a res
   try {
     const ctx: ProbeContext = {
       model, siglip: null, taps: ['lm.value', 'projector'], layers: [0, 1], agnostic: null, grid: 'main',
-      overlayDir: `${dir}/overlays`, overlaysLeft: 1,
+      overlays: directoryOverlays(`${dir}/overlays`), overlaysLeft: 1,
     };
     const task = syntheticCorrespondenceTask({ n: 2, size: 40, seed: 2 });
     const first = await runProbe(task, ctx, `${dir}/run`, { model: 'tiny' });

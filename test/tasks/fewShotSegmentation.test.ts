@@ -2,6 +2,7 @@
 // real probe (GPU logistic regression) and the HSNet accumulation; constant features give the exact floor (all
 // background: mIoU 0, FB-IoU = ½·bg share of the non-void pixels); the Pascal-5i factory reads a VOC tree; one
 // end-to-end run on a tiny OneVision checkpoint, then a resumed run that recomputes nothing and gives the same rows.
+import { directoryOverlays } from '../../src/analysis/runSink.ts';
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
@@ -120,7 +121,7 @@ Deno.test({ name: 'few-shot end to end on a tiny OneVision: rows well formed; a 
   const model = await loadLlava(gpu, dir);
   const overlays = `${tmp}/overlays`;
   await Deno.mkdir(overlays);
-  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [0, 1], agnostic: null, grid: 'main', overlayDir: overlays, overlaysLeft: 2 };
+  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'projector'], layers: [0, 1], agnostic: null, grid: 'main', overlays: directoryOverlays(overlays), overlaysLeft: 2 };
   const e2e = syntheticFewShotTask({ images: 8, classes: 2, seed: 3, shots: 2, episodes: 2, size: 56, probe: { logistic: { steps: 40 } } });
   const out = `${tmp}/run`;
   const first = await runProbe(e2e, ctx, out, { model: 'tiny' });

@@ -3,6 +3,7 @@
 // (everything background); Otsu's cut; text vectors from a tiny OneVision are exactly the cached value / hidden row
 // of the prompt's last user-text token; the ImageNet-S factory's candidates; one end-to-end run of each task on the
 // tiny checkpoint (LM taps only, projector skipped), then a resumed run that recomputes nothing and repeats the rows.
+import { directoryOverlays } from '../../src/analysis/runSink.ts';
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
@@ -169,7 +170,7 @@ Deno.test({ name: 'text segmentation on a tiny OneVision: text vectors are the l
 
   const overlays = `${tmp}/overlays`;
   await Deno.mkdir(overlays);
-  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'lm.hidden', 'projector'], layers: [0, 1], agnostic: null, grid: 'main', overlayDir: overlays, overlaysLeft: 2 };
+  const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'lm.hidden', 'projector'], layers: [0, 1], agnostic: null, grid: 'main', overlays: directoryOverlays(overlays), overlaysLeft: 2 };
   const tasks: ProbeTask<unknown>[] = [syntheticSemanticTask({ images: 2, classes: 2, seed: 3, size: 56 }), syntheticReferringTask({ images: 2, classes: 2, seed: 4, size: 56 })] as ProbeTask<unknown>[];
   for (const [i, task] of tasks.entries()) {
     const out = `${tmp}/run-${i}`;

@@ -2,6 +2,7 @@
 // upsampling + DINO's output step + the official DAVIS scorer) on random features with masks, a small window and
 // a wrapping context ring; oracle features give 100% J&F on a one-pixel grid (synthetic and the DAVIS 2017 layout)
 // and high J&F on the real DAVIS 2016 fixture; constant features give 0; end to end with a tiny OneVision + resume.
+import { directoryOverlays } from '../../src/analysis/runSink.ts';
 import type { FeatureMap } from '../../src/capture/features.ts';
 import { pixelsToCells } from '../../src/capture/gridPixels.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
@@ -174,7 +175,7 @@ Deno.test({ name: 'end to end with a tiny OneVision: J&F, J, F rows, an overlay,
   await writeTinyLlavaOnevision(`${dir}/model`, { seed: 5 });
   const model = await loadLlava(gpu, `${dir}/model`);
   try {
-    const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'vision'], layers: [1], agnostic: null, grid: 'main', overlayDir: `${dir}/ov`, overlaysLeft: 1 };
+    const ctx: ProbeContext = { model, siglip: null, taps: ['lm.value', 'vision'], layers: [1], agnostic: null, grid: 'main', overlays: directoryOverlays(`${dir}/ov`), overlaysLeft: 1 };
     const task = syntheticVideoTask({ n: 1, frames: 4, size: 32, objects: 2, seed: 6 });
     const first = await runProbe(task, ctx, `${dir}/run`, {});
     assertEquals(first.rows.map((r) => `${r.tap}@${r.layer}:${r.metric}:${r.n}`), ['lm.value@1:J&F:2', 'lm.value@1:J:2', 'lm.value@1:F:2', 'vision@null:J&F:2', 'vision@null:J:2', 'vision@null:F:2']);
