@@ -198,7 +198,7 @@ function buildBenchTask(s: TaskSetup): ProbeTask<unknown> {
 }
 
 function context(model: MultimodalModel, taps: readonly ShortTap[], layers: readonly number[]): ProbeContext {
-  return { model, siglip: null, taps, layers, agnostic: null, grid: 'main', overlayDir: null, overlaysLeft: 0 };
+  return { model, siglip: null, taps, layers, agnostic: null, grid: 'main', overlays: null, overlaysLeft: 0 };
 }
 
 /** runProbe over a fresh task in a fresh directory; progress lines go to stderr when stdout carries JSON. */
