@@ -17,6 +17,7 @@ import { assert, assertEquals, assertThrows } from '../gpu/assert.ts';
 const gpu = await acquireGpu();
 const f32 = (shape: number[], label = 't') => Tensor.empty(gpu, 'f32', shape, label);
 const u32 = (shape: number[], label = 'ids') => Tensor.empty(gpu, 'u32', shape, label);
+const f16 = (shape: number[], label = 'h') => Tensor.empty(gpu, 'f16', shape, label);
 
 async function rejects(what: string, fn: (s: Stage) => unknown, pattern: RegExp): Promise<void> {
   const stage = new Stage(gpu, what);
@@ -49,6 +50,14 @@ Deno.test({ name: 'attention: shapes, head_dim, GQA, kvLength, block sizes', ...
   await rejects('head_dim', (s) => attention(s, f32([5, 2, 6]), f32([2, 10, 6]), f32([2, 10, 6]), { kvLength: 5, causal: true }), /head_dim must be a multiple of 4/);
   await rejects('block', (s) => attention(s, q, k, v, { kvLength: 5, causal: true, block: { qBits: u32([4]), kBits: u32([5]) } }), /block qBits has 4 entries for 5 queries/);
   assertThrows(() => blockMaskBits([{ queries: [0, 9], keys: [] }], 5, 5), /queries \[0, 9\) outside 0..5/);
+  await rejects('k/v dtypes', (s) => attention(s, q, f16([2, 10, 64], 'k16'), v, { kvLength: 5, causal: true }), /k \(k16\) is f16 but v \(v\) is f32/);
+  await rejects('q f16', (s) => attention(s, f16([5, 4, 64], 'q16') as unknown as Tensor<'f32'>, k, v, { kvLength: 5, causal: true }), /q \(q16\) must be f32, found f16/);
+} });
+
+Deno.test({ name: 'f16 cache writers: head_dim the packed words need', ...opts, async fn() {
+  await rejects('kvWrite f16 odd d', (s) => kvWrite(s, f32([3, 2, 7]), f16([2, 10, 7], 'c16'), 0), /f16 cache needs an even head_dim .*c16 has 7/);
+  await rejects('rope f16 d', (s) => rope(s, f32([3, 2, 6]), u32([3]), { theta: 1e4, into: { cache: f16([2, 10, 6], 'c16'), start: 0 } }), /head_dim must be a multiple of 4, c16 has 6/);
+  await rejects('kvWrite u32 cache', (s) => kvWrite(s, f32([3, 2, 8]), u32([2, 10, 8], 'cu') as unknown as Tensor<'f32'>, 0), /cache \(cu\) must be f32 or f16, found u32/);
 } });
 
 Deno.test({ name: 'norms, rope, activations: mismatched widths and dtypes', ...opts, async fn() {

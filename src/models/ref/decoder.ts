@@ -7,6 +7,7 @@ import { gatedActivation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { attention, type AttentionRefOptions } from '../../ops/ref/attention.ts';
 import { embedding } from '../../ops/ref/embedding.ts';
+import { roundTo } from '../../gpu/dtype.ts';
 import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
@@ -116,7 +117,7 @@ export function decoderForwardRef(
   cfg: TextConfig,
   h: HostTensor,
   positions: readonly number[] | readonly (readonly number[])[],
-  opts: { block?: DecoderRefBlock } = {},
+  opts: { block?: DecoderRefBlock; kvDtype?: 'f32' | 'f16' } = {},
 ): DecoderRefResult {
   const seq = h.shape[0];
   const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
@@ -135,7 +136,9 @@ export function decoderForwardRef(
     const v = matmul(xn, lw['self_attn.v_proj.weight'], { bias: lw['self_attn.v_proj.bias'] });
     const qRot = rotate(reshape(q, [seq, heads, d]));
     const kRot = rotate(reshape(k, [seq, kvHeads, d]));
-    const kCache = toCacheLayout(kRot, seq, kvHeads, d), vCache = toCacheLayout(v, seq, kvHeads, d);
+    // an f16 cache stores K (after RoPE) and V rounded to f16; attention reads those
+    const stored = (t: HostTensor) => opts.kvDtype === 'f16' ? hostTensor(t.shape, t.data.map((x) => roundTo('f16', x))) : t;
+    const kCache = stored(toCacheLayout(kRot, seq, kvHeads, d)), vCache = stored(toCacheLayout(v, seq, kvHeads, d));
     res.preRopeKeys.push(k);
     res.keys.push(kCache);
     res.values.push(vCache);
