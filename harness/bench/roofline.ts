@@ -72,14 +72,23 @@ export async function measureRoofline(gpu: Gpu, opts: { reps?: number; targetMs?
   gpu.device.queue.writeBuffer(src.buffer(), 0, new Float32Array(n4 * 4).fill(1));
   const readRate = async (entry: string, iters: number): Promise<number> => {
     const kernel = gpu.kernels.get('roofline', entry, { WG });
-    const ms = await timeStage(gpu, reps, (stage) => {
-      stage.dispatch(kernel, { label: `roofline ${entry}`, bindings: { src: src.buffer(), sink: sink.buffer() }, uniforms: { iters, n4, b: 0, c: 0 }, workgroups: [groups] });
+    // `passes` reads of the whole source in one submit, grown until the submit takes ≥ targetMs: one pass alone is
+    // a few ms, where the submit's own fixed cost would pass for slow memory
+    const run = (passes: number) => timeStage(gpu, reps, (stage) => {
+      for (let p = 0; p < passes; p++) {
+        stage.dispatch(kernel, { label: `roofline ${entry}`, bindings: { src: src.buffer(), sink: sink.buffer() }, uniforms: { iters, n4, b: 0, c: 0 }, workgroups: [groups] });
+      }
     });
+    let passes = 1, ms = await run(passes);
+    while (ms < targetMs && passes < 256) {
+      passes = Math.min(256, Math.ceil(passes * Math.min(16, Math.max(2, (1.3 * targetMs) / Math.max(ms, 1)))));
+      ms = await run(passes);
+    }
     // checksum: src is all ones, so the sink's values sum to 4·n4 — a kernel that skipped reads is caught
     const sum = Array.from(await sink.read() as Float32Array).reduce((a, v) => a + v, 0);
     if (sum !== 4 * n4) throw new Error(`roofline ${entry}: the sink sums to ${sum}, expected ${4 * n4} (reads skipped or repeated)`);
-    const g = bytes / ms / 1e6;
-    log(`${entry}: ${(bytes / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(2)} ms = ${g.toFixed(1)} GB/s`);
+    const g = (passes * bytes) / ms / 1e6;
+    log(`${entry}: ${passes} × ${(bytes / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(2)} ms = ${g.toFixed(1)} GB/s`);
     return g;
   };
   const read_strided = await readRate('read_strided', 0);
