@@ -1,9 +1,11 @@
 // The short measured tuning run: each kernel variant of src/gpu/tuning.ts timed on a representative shape on this
-// adapter (prefill 256×1024×1024, decode 1×4096×4096, bf16 weights as the checkpoints have them), the fastest
-// kept and cached by adapter identity. A few seconds on a software adapter.
+// adapter (prefill 256×1024×1024, decode 1×4096×4096, bf16 weights as the checkpoints have them; attention prefill
+// 256 queries × 256 keys at 28/4 heads, d 128), the fastest kept and cached by adapter identity. A few seconds on a
+// software adapter (plus the first compile of each kernel).
 import type { Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { type GemvVariant, type KernelChoice, type MatmulTileVariant, setKernelChoice } from '../../src/gpu/tuning.ts';
+import { type AttentionVariant, type GemvVariant, type KernelChoice, type MatmulTileVariant, setKernelChoice } from '../../src/gpu/tuning.ts';
+import { attention } from '../../src/ops/attention.ts';
 import { matmul } from '../../src/ops/matmul.ts';
 import { timeStage } from './timing.ts';
 
@@ -21,18 +23,34 @@ async function fastest<V extends MatmulTileVariant | GemvVariant>(gpu: Gpu, vari
   return best;
 }
 
+async function fastestAttention(gpu: Gpu, reps: number, measured: Record<string, number>): Promise<AttentionVariant> {
+  const s = 256, heads = 28, kvHeads = 4, d = 128;
+  const q = Tensor.from(gpu, 'f32', [s, heads, d], new Float32Array(s * heads * d).map((_, i) => ((i * 7919) % 17) / 17 - 0.5), 'tune q');
+  const k = Tensor.from(gpu, 'f32', [kvHeads, s, d], new Float32Array(kvHeads * s * d).map((_, i) => ((i * 104729) % 13) / 13 - 0.5), 'tune k');
+  const out = Tensor.empty(gpu, 'f32', [s, heads * d], 'tune attention out');
+  let best: AttentionVariant = 'flash', bestMs = Infinity;
+  for (const v of ['flash', 'tiled'] as const) {
+    const ms = await timeStage(gpu, reps, (stage) => { attention(stage, q, k, k, { kvLength: s, causal: false, out, variant: v }); });
+    measured[`attention ${v} ${s}×${s} ${heads}/${kvHeads}×${d}`] = ms;
+    if (ms < bestMs) { best = v; bestMs = ms; }
+  }
+  [q, k, out].forEach((t) => t.dispose());
+  return best;
+}
+
 /** Time every variant, keep the fastest for this adapter (and cache it when `persist`). */
 export async function tuneKernels(gpu: Gpu, opts: { reps?: number; persist?: boolean } = {}): Promise<KernelChoice & { cachedIn: string | null }> {
   const reps = opts.reps ?? 3;
   const measured: Record<string, number> = {};
   const matmulTile = await fastest(gpu, ['reg16', 'wg64'] as const, 256, 1024, 1024, reps, measured);
   const gemv = await fastest(gpu, ['rows', 'split'] as const, 1, 4096, 4096, reps, measured);
-  const choice: KernelChoice = { matmulTile, gemv, source: 'tuned', measured };
+  const attention = await fastestAttention(gpu, reps, measured);
+  const choice: KernelChoice = { matmulTile, gemv, attention, source: 'tuned', measured };
   const cachedIn = setKernelChoice(gpu, choice, opts.persist ?? true);
   return { ...choice, cachedIn };
 }
 
 export function tuningText(c: KernelChoice): string {
   const m = c.measured ? Object.entries(c.measured).map(([k, v]) => `${k}: ${v.toFixed(1)} ms`).join('; ') : 'no timings';
-  return `kernel choice (${c.source}): matmul prefill ${c.matmulTile}, decode ${c.gemv} (${m})`;
+  return `kernel choice (${c.source}): matmul prefill ${c.matmulTile}, decode ${c.gemv}, attention prefill ${c.attention} (${m})`;
 }

@@ -6,6 +6,7 @@ export const SHADERS = [
   'argmax',
   'attention',
   'attention_f16',
+  'attention_tiled',
   'embedding',
   'feature_gather',
   'interpolate',

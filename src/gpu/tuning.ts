@@ -8,10 +8,16 @@ import type { Gpu } from './device.ts';
 export type MatmulTileVariant = 'reg16' | 'wg64';
 /** Decode matmul: `rows` one invocation per 4 weight rows over all K; `split` a workgroup per 4 rows, split K. */
 export type GemvVariant = 'rows' | 'split';
+/**
+ * Prefill attention over an f32 cache: `flash` the one-pass online-softmax kernel (attention.wgsl); `tiled` scores,
+ * softmax and P·V as register-tiled passes over chunks of queries (attention_tiled.wgsl, scores held per chunk).
+ */
+export type AttentionVariant = 'flash' | 'tiled';
 
 export interface KernelChoice {
   matmulTile: MatmulTileVariant;
   gemv: GemvVariant;
+  attention: AttentionVariant;
   /** where the choice came from */
   source: 'default' | 'tuned' | 'cache';
   /** the tuning run's timings (ms) per variant, when tuned */
@@ -19,13 +25,14 @@ export interface KernelChoice {
 }
 
 export const TUNING_CACHE = 'tuning';
-export const DEFAULT_CHOICE: KernelChoice = { matmulTile: 'reg16', gemv: 'rows', source: 'default' };
+export const DEFAULT_CHOICE: KernelChoice = { matmulTile: 'reg16', gemv: 'rows', attention: 'tiled', source: 'default' };
 
 const choices = new WeakMap<Gpu, KernelChoice>();
 
 function valid(c: unknown): c is KernelChoice {
   const o = c as KernelChoice | null;
-  return !!o && (o.matmulTile === 'reg16' || o.matmulTile === 'wg64') && (o.gemv === 'rows' || o.gemv === 'split');
+  return !!o && (o.matmulTile === 'reg16' || o.matmulTile === 'wg64') && (o.gemv === 'rows' || o.gemv === 'split') &&
+    (o.attention === 'flash' || o.attention === 'tiled');
 }
 
 /** This adapter's choice: set in this process, else cached for its identity, else the defaults. */

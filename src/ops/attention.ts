@@ -1,9 +1,13 @@
 // Attention over the static KV cache (flash style, GQA from the cache layout, causal / block-diagonal segments /
 // blocking spec), and the builder for blocking specs. See shaders/attention.wgsl for the math. An f16 cache is read
-// by shaders/attention_f16.wgsl (same kernels, f32 arithmetic), which needs shader-f16.
+// by shaders/attention_f16.wgsl (same kernels, f32 arithmetic), which needs shader-f16. Prefill over an f32 cache may
+// run as the `tiled` variant instead (src/ops/attentionTiled.ts), per the adapter's tuned choice (src/gpu/tuning.ts).
+import type { Gpu } from '../gpu/device.ts';
 import { OpArgumentError } from '../gpu/errors.ts';
 import type { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
+import { type AttentionVariant, kernelChoice } from '../gpu/tuning.ts';
+import { attentionTiled } from './attentionTiled.ts';
 import { expectDType, expectRank } from './check.ts';
 
 export interface AttentionOptions {
@@ -21,6 +25,25 @@ export interface AttentionOptions {
   out?: Tensor<'f32'>;
   /** Key slices for flash-decoding; default: automatic (used when there are few queries and many keys). */
   splits?: number;
+  /** Kernel variant; default: the adapter's tuned choice where it applies (prefill, f32 cache), else `flash`. */
+  variant?: AttentionVariant;
+}
+
+/** Where the tiled variant applies: an f32 cache, enough queries and keys for its 16×16 tiles, no flash-decoding. */
+function tiledApplies(gpu: Gpu, cacheDType: string, sQ: number, nHeads: number, kvLength: number, splits: number): boolean {
+  return cacheDType === 'f32' && splits <= 1 && sQ >= 16 && kvLength >= 16 && gpu.kernels.has('attention_tiled') &&
+    4 * nHeads * Math.ceil(kvLength / 4) * 4 <= gpu.limits.maxStorageBufferBindingSize;
+}
+
+/** The variant `attention` runs for these shapes on this adapter (what bench rows name). */
+export function attentionVariant(gpu: Gpu, cacheDType: string, sQ: number, nHeads: number, kvLength: number, splits?: number): AttentionVariant {
+  const s = splits ?? autoSplits(sQ, nHeads, kvLength);
+  return kernelChoice(gpu).attention === 'tiled' && tiledApplies(gpu, cacheDType, sQ, nHeads, kvLength, s) ? 'tiled' : 'flash';
+}
+
+// flash-decoding when the (query, head) grid is too small to fill the device and the keys are many
+function autoSplits(sQ: number, nHeads: number, kvLength: number): number {
+  return sQ * nHeads < 256 && kvLength >= 256 ? Math.min(64, Math.ceil(kvLength / 128)) : 1;
 }
 
 /** Query i may not attend to key j when qBits[i] & kBits[j] ≠ 0 (up to 32 independent rules). */
@@ -95,8 +118,14 @@ export function attention(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32' | 'f16
   if (shader === 'attention_f16' && !(gpu.features.shaderF16 && gpu.kernels.has(shader))) {
     throw new OpArgumentError(op, `an f16 KV cache (${k.label}) needs shader-f16, which ${gpu.describe()} ${gpu.features.shaderF16 ? 'has but attention_f16.wgsl is not compiled' : 'does not offer (or failed its self-test)'}`);
   }
-  // flash-decoding when the (query, head) grid is too small to fill the device and the keys are many
-  const splits = opts.splits ?? (sQ * nHeads < 256 && opts.kvLength >= 256 ? Math.min(64, Math.ceil(opts.kvLength / 128)) : 1);
+  const splits = opts.splits ?? autoSplits(sQ, nHeads, opts.kvLength);
+  const variant = opts.variant ?? attentionVariant(gpu, k.dtype, sQ, nHeads, opts.kvLength, splits);
+  if (variant === 'tiled') {
+    if (!tiledApplies(gpu, k.dtype, sQ, nHeads, opts.kvLength, splits)) {
+      throw new OpArgumentError(op, `the tiled variant needs an f32 cache (${k.label} is ${k.dtype}), no splits (${splits}), ≥ 16 queries (${sQ}) and keys (${opts.kvLength}), and one query's scores within a storage binding`);
+    }
+    return attentionTiled(stage, q, k as Tensor<'f32'>, v as Tensor<'f32'>, { ...opts, out });
+  }
   const uniforms = {
     s_q: sQ, n_heads: nHeads, n_kv_heads: nKv, head_dim: d, capacity, kv_len: opts.kvLength, q_start: qStart,
     causal: opts.causal ? 1 : 0, has_segments: opts.segments ? 1 : 0, n_segments: opts.segments ? opts.segments.numel - 1 : 0,

@@ -4,9 +4,14 @@
 // f16 caches (shaders/attention_f16.wgsl): K and V held as f16, the reference given the same f16 values, so the
 // f32 tolerance holds (widening is exact, arithmetic is f32). Where the adapter has no shader-f16 (SwiftShader) an
 // f16 case checks instead that attention refuses the cache, naming the adapter and the feature.
+// Every f32 prefill case runs both variants (flash and tiled, src/ops/attentionTiled.ts), whatever the adapter's tuned
+// choice; tiled also with scores split into several query chunks (chunkBytes), whose boundaries fall inside a query's
+// GQA group of pairs and inside a 16-pair tile.
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import { attention, blockMask, type BlockRule } from '../../../src/ops/attention.ts';
+import { attentionTiled } from '../../../src/ops/attentionTiled.ts';
+import type { AttentionVariant } from '../../../src/gpu/tuning.ts';
 import { attention as attentionRef } from '../../../src/ops/ref/attention.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import type { OpCase } from '../opCase.ts';
@@ -15,6 +20,7 @@ import { roundTo } from '../../../src/gpu/dtype.ts';
 interface AttnCase {
   sQ: number; heads: number; kvHeads: number; d: number; kvLen: number; capacity: number; qStart?: number;
   causal: boolean; segments?: number[]; block?: BlockRule[]; splits?: number; f16?: boolean;
+  variant?: AttentionVariant; chunkBytes?: number;
 }
 
 const list: AttnCase[] = [
@@ -38,12 +44,26 @@ const list: AttnCase[] = [
   { sQ: 129, heads: 3, kvHeads: 3, d: 24, kvLen: 129, capacity: 140, causal: false, f16: true, block: [{ queries: [10, 33], keys: [[2, 6]] }] },
   { sQ: 1, heads: 6, kvHeads: 2, d: 128, kvLen: 1000, capacity: 1024, qStart: 999, causal: true, f16: true },
   { sQ: 3, heads: 2, kvHeads: 1, d: 80, kvLen: 130, capacity: 131, qStart: 127, causal: true, splits: 5, f16: true },
+  // tiled only: 28/4 heads at d 128 (the 7B's grouping), a ragged causal prefill with blocking spec and segments,
+  // chunked scores (the chunk boundary inside a GQA group and a 16-pair tile), a chunked continuing prefill
+  { sQ: 37, heads: 28, kvHeads: 4, d: 128, kvLen: 37, capacity: 41, causal: true, variant: 'tiled' },
+  { sQ: 45, heads: 6, kvHeads: 2, d: 40, kvLen: 45, capacity: 50, causal: true, segments: [0, 9, 30, 45], variant: 'tiled',
+    block: [{ queries: [3, 40], keys: [[1, 2], [17, 22]] }, { queries: [20, 21], keys: [[0, 45]] }] },
+  { sQ: 61, heads: 4, kvHeads: 1, d: 20, kvLen: 61, capacity: 64, causal: false, variant: 'tiled', chunkBytes: 4 * 4 * 64 * 9 },
+  { sQ: 50, heads: 6, kvHeads: 2, d: 128, kvLen: 300, capacity: 320, qStart: 250, causal: true, variant: 'tiled', chunkBytes: 4 * 6 * 300 * 7,
+    block: [{ queries: [0, 50], keys: [[100, 180]] }] },
 ];
+
+// the f32 prefill cases the tiled variant applies to (≥ 16 queries and keys, no splits) run with both variants
+const tiledCopies = list.filter((c) => !c.variant && !c.f16 && !c.splits && c.sQ >= 16 && c.kvLen >= 16).map((c): AttnCase => ({ ...c, variant: 'tiled' }));
+for (const c of list) if (!c.variant) c.variant = 'flash';
+list.push(...tiledCopies);
 
 function name(c: AttnCase): string {
   return `attention S_q=${c.sQ} heads=${c.heads}/${c.kvHeads} d=${c.d} kv=${c.kvLen}/${c.capacity}` +
     `${c.qStart ? ` qStart=${c.qStart}` : ''} ${c.causal ? 'causal' : 'bidirectional'}${c.segments ? ` segments ${c.segments.join(',')}` : ''}` +
-    `${c.block ? ` ${c.block.length} block rules` : ''}${c.splits ? ` splits=${c.splits}` : ''}${c.f16 ? ' f16 cache' : ''}`;
+    `${c.block ? ` ${c.block.length} block rules` : ''}${c.splits ? ` splits=${c.splits}` : ''}${c.f16 ? ' f16 cache' : ''}` +
+    ` ${c.variant}${c.chunkBytes ? ` chunks ≤${c.chunkBytes} B` : ''}`;
 }
 
 export const cases: OpCase[] = list.map((c) => ({
@@ -69,7 +89,7 @@ export const cases: OpCase[] = list.map((c) => ({
       const q1 = Tensor.from(gpu, 'f32', [c.sQ, c.heads, c.d], qv, 'q');
       let msg = '';
       try {
-        attention(new Stage(gpu, 'test attention f16 refusal'), q1, k, v, { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal });
+        attention(new Stage(gpu, 'test attention f16 refusal'), q1, k, v, { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal, variant: c.variant });
       } catch (e) {
         msg = (e as Error).message;
       }
@@ -82,7 +102,10 @@ export const cases: OpCase[] = list.map((c) => ({
     const segments = c.segments ? Tensor.from(gpu, 'u32', [c.segments.length], c.segments, 'cu_seqlens') : undefined;
     const stage = new Stage(gpu, 'test attention');
     const block = c.block ? blockMask(stage, c.block, c.sQ, c.kvLen) : undefined;
-    const out = await attention(stage, q, k, v, { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal, segments, block, splits: c.splits });
+    const opts = { kvLength: c.kvLen, qStart: c.qStart, causal: c.causal, segments, block };
+    const out = c.chunkBytes
+      ? attentionTiled(stage, q, k as Tensor<'f32'>, v as Tensor<'f32'>, { ...opts, chunkBytes: c.chunkBytes })
+      : attention(stage, q, k, v, { ...opts, splits: c.splits, variant: c.variant });
     await stage.submit();
     const got = await out.read();
     [q, k, v, out, segments, block?.qBits, block?.kBits].forEach((t) => t?.dispose());
