@@ -9,6 +9,8 @@
 // map of a layer (= the host mean pairwise cosine of the keys the page publishes), and the blocking and prefix
 // toggles: on changes the map (which still equals the host cosine of the re-run forward's features), off restores
 // it bit for bit. Screenshots of each view go to out/screenshots/explorer-*.png and must hold non-trivial content.
+// Without &publish=features the page's GPU read-backs are counted (mapAsync): none for a run or a tap change, the
+// two drawn rows for a query, one row per layer for the agnostic keys.
 // Last, the errors: a folder missing its weights and a URL without a checkpoint. Prints
 // `browser explorer: N passed, M failed`.
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,21 @@ const MIN_COLOURS = 200, MIN_STD = 10;
 const WAIT = { timeout: 5 * 60_000, polling: 200 };
 
 const { check, finish } = checkList('browser explorer');
+
+/**
+ * A page without Vite's HMR client: other sessions edit files in this tree while the test runs, and Vite would
+ * full-reload the tab on each change (losing the explorer's state mid-check). The stub keeps the client's exports.
+ */
+async function stablePage(browser) {
+  const page = await browser.newPage();
+  await page.route('**/@vite/client', (route) => route.fulfill({
+    contentType: 'application/javascript',
+    body: 'export const createHotContext = () => ({ accept() {}, dispose() {}, prune() {}, invalidate() {}, on() {}, off() {}, send() {}, data: {} });\n' +
+      'export const updateStyle = () => {}; export const removeStyle = () => {}; export const injectQuery = (u) => u;\n',
+  }));
+  page.on('framenavigated', (f) => { if (f === page.mainFrame() && page.__loaded) console.log(`page navigated again: ${f.url()}`); page.__loaded = true; });
+  return page;
+}
 
 // 1. the checkpoint: reuse the model fixture's, or have Deno write it
 const needed = ['config.json', 'model.safetensors', 'tokenizer.json', 'preprocessor_config.json'];
@@ -197,7 +214,7 @@ try {
 const { base, browser } = session ?? {};
 try {
   if (browser) {
-    const page = await browser.newPage();
+    const page = await stablePage(browser);
     await page.setViewportSize({ width: 1280, height: 900 });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
     await page.goto(`${base}?view=explorer&checkpoint=/${DIR}/&publish=features`);
@@ -267,6 +284,40 @@ try {
       }
       await shot(page, 'explorer-page');
     }
+
+    // big models: without &publish=features nothing comes back from the GPU but the drawn rows. Every read-back
+    // maps a staging buffer for reading; the page's mapAsync is counted from before the app starts.
+    const lean = await stablePage(browser);
+    await lean.addInitScript(() => {
+      const orig = GPUBuffer.prototype.mapAsync;
+      window.__readBack = { calls: 0, bytes: 0 };
+      GPUBuffer.prototype.mapAsync = function (mode, ...rest) {
+        if (mode & GPUMapMode.READ) { window.__readBack.calls++; window.__readBack.bytes += this.size; }
+        return orig.call(this, mode, ...rest);
+      };
+    });
+    await lean.goto(`${base}?view=explorer&checkpoint=/${DIR}/`);
+    await lean.waitForFunction(() => window.__kvscopeExplorer !== undefined, null, WAIT);
+    const readBack = () => lean.evaluate(() => ({ ...window.__readBack }));
+    const delta = async (act) => { const r0 = await readBack(); const st = await act(); const r1 = await readBack(); return { st, calls: r1.calls - r0.calls, bytes: r1.bytes - r0.bytes }; };
+    const run = await delta(() => after(lean, 'refreshes', () => lean.click('#x-run')));
+    check('read-back: Run (load, two prefills, features) reads nothing back', run.st.status === 'ready' && run.bytes === 0, `${run.calls} reads, ${run.bytes} bytes${run.st.error ? `; ${run.st.error}` : ''}`);
+    if (run.st.status === 'ready') {
+      const sw = await delta(() => choose(lean, { tap: 'lm.hidden', layer: run.st.layers - 1 }));
+      check('read-back: tap / layer change (forwards re-run for lm.hidden) reads nothing back', sw.bytes === 0, `${sw.calls} reads, ${sw.bytes} bytes`);
+      const cellsA = sw.st.a.rows * sw.st.a.cols, cellsB = sw.st.b.rows * sw.st.b.cols;
+      const c = sw.st.a.valid.indexOf(1);
+      const q = await delta(() => after(lean, 'queries', () => lean.locator('#x-a-image').click({ position: { x: sw.st.a.cellCenters[c][0], y: sw.st.a.cellCenters[c][1] } })));
+      const featureBytes = cellsA * sw.st.a.dim * 4;
+      check('read-back: a query reads exactly the two drawn rows (4·(cells A + cells B) bytes)', q.calls === 2 && q.bytes === 4 * (cellsA + cellsB),
+        `${q.calls} reads, ${q.bytes} bytes (one feature map would be ${featureBytes})`);
+      const g = await delta(() => after(lean, 'agnosticRuns', () => lean.click('#x-agnostic')));
+      check('read-back: input-agnostic keys read one [cells] row per layer', g.st.status === 'ready' && g.calls === g.st.layers && g.bytes === g.st.layers * 4 * cellsA,
+        `${g.calls} reads, ${g.bytes} bytes for ${g.st.layers} layers × ${cellsA} cells`);
+      const p = await delta(() => after(lean, 'refreshes', () => lean.locator('#x-prefix-on').check()));
+      check('read-back: prefix toggle (two forwards re-run, query re-drawn) reads only the two rows', p.calls === 2 && p.bytes === 4 * (cellsA + cellsB), `${p.calls} reads, ${p.bytes} bytes`);
+    }
+    await lean.close();
 
     // errors are shown on the page: a folder without weights, a URL without a checkpoint
     for (const [what, setup] of [
