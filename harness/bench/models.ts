@@ -29,6 +29,7 @@ import { loadModel } from '../../src/models/registry.ts';
 import { writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { featureHiddenStates, tokensPerTile } from '../../src/models/vision/vit.ts';
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { median } from './timing.ts';
 
 export const BENCH_ARCHS = ['llava_onevision', 'llava_next', 'qwen2_5_vl'] as const;
@@ -55,6 +56,8 @@ export interface ModelBenchOptions {
   warmup?: number;
   /** real-0.5b only: run the first n LM layers and the first n vision layers (a config.json view over the shards). */
   layers?: number;
+  /** KV cache dtype of every forward: f32 (default) or f16 (needs shader-f16). */
+  kvDtype?: KvDType;
 }
 
 export interface StageTime {
@@ -71,6 +74,8 @@ export interface ModelBenchRow {
   dtype: BenchDType;
   /** Layers run: LM decoder layers, vision tower layers (fewer than the checkpoint's with --layers). */
   layers: { lm: number; vision: number; cut: boolean };
+  /** KV cache element type of the forwards and the decode. */
+  kv_dtype: KvDType;
   device: string;
   reps: number;
   image: { height: number; width: number };
@@ -284,6 +289,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     if (real) log(`loaded ${(bytes / 1e9).toFixed(2)} GB in ${loadTimes[r].toFixed(1)} s`);
   }
   const m = model!;
+  m.kvDtype = opts.kvDtype;
   try {
     const resident = pool.liveBytes - live0;
     const picture = benchPicture(opts.image[0], opts.image[1]);
@@ -338,7 +344,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const vcfg = m.config.vision_config;
     const layers = { lm: text.num_hidden_layers, vision: 'depth' in vcfg ? vcfg.depth : vcfg.num_hidden_layers, cut: opts.layers > 0 };
     return {
-      arch, dims: opts.dims, dtype: opts.dtype, layers, device: gpu.describe(), reps: opts.reps,
+      arch, dims: opts.dims, dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), reps: opts.reps,
       image: { height: picture.height, width: picture.width }, sequence: s,
       load: { bytes, median_s: loadS, bytes_per_s: bytes / loadS },
       vision: stage(inp.visionTokens, visionMs, inp.visionFlops),
@@ -363,7 +369,7 @@ function rate(x: number): string {
 }
 
 function dimsText(r: ModelBenchRow): string {
-  return `${r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}`;
+  return `${r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}${r.kv_dtype === 'f16' ? ' kv f16' : ''}`;
 }
 
 /** Rows as two fixed-width tables: rates (with FLOP estimates) and memory. */
@@ -405,7 +411,7 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
   const full = {
     dims, dtype: opts.dtype ?? 'F16', reps: opts.reps ?? (real ? 1 : 5), decode: opts.decode ?? (real ? 4 : 16),
     image: opts.image ?? (real ? [384, 384] as const : [84, 112] as const), textTokens: opts.textTokens ?? (real ? 8 : 16),
-    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1,
+    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32',
   };
   if (!(Number.isInteger(full.warmup) && full.warmup >= 0)) throw new Error(`bench models: --warmup must be an integer ≥ 0, got ${full.warmup}`);
   if (full.layers && !real) throw new Error('bench models: --layers is for --dims real-0.5b (the tiny models have 2–4 layers)');

@@ -8,6 +8,7 @@ import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
 import { benchFuzz, FUZZ_READERS } from '../bench/fuzz.ts';
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts';
@@ -82,7 +83,8 @@ program.command('forward')
   .requiredOption('--model <dir>', 'checkpoint directory')
   .requiredOption('--inputs <file>', 'safetensors with input_ids (+ pixel_values, image_sizes | image_grid_thw)')
   .requiredOption('--out <file>', 'output .safetensors')
-  .action(async (o: { model: string; inputs: string; out: string }) => {
+  .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
+  .action(async (o: { model: string; inputs: string; out: string; kvDtype: KvDType }) => {
     await forwardCommand(o);
   });
 
@@ -117,6 +119,7 @@ function probeOptions(c: Command, taskRequired = true): Command {
   .option('--size <px>', 'side of synthetic images', int)
   .option('--overlays <n>', 'PNG overlays to write', int, 4)
   .option('--shard <i/N>', 'evaluate only shard i of N (samples partitioned by id; merge the N outputs with `kvscope merge`)')
+  .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
   .requiredOption('--out <dir>', 'output directory (results.jsonl, results.md, plots); an existing run there resumes');
 }
 
@@ -159,6 +162,7 @@ program.command('profile')
   .option('--warmup <n>', 'unprofiled prefills first (first-use compilation and allocation out of the profile; 0 for big models)', (v) => parseInt(v, 10), 1)
   .option('--roofline <file>', 'the adapter\'s measured peaks: the JSON of `kvscope bench roofline --json` (default: what `bench roofline` cached for this adapter)')
   .option('--top <n>', 'kernels listed', (v) => parseInt(v, 10), 15)
+  .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
   .option('--out <dir>', 'write profile.txt, profile.json, trace.json, profile.svg there')
   .action(async (o: ProfileCommandOptions) => {
     const r = await profileCommand(o);
@@ -171,7 +175,7 @@ program.command('plan')
   .requiredOption('--model <dir>', 'checkpoint directory, or a hub folder with config.json (+ model.safetensors.index.json) alone')
   .option('--taps <list>', `kept taps: ${SHORT_TAPS.join(', ')}`, 'lm.value,lm.key,projector')
   .option('--layers <spec>', 'LM layers whose maps are kept: all, 0-27:4, ...')
-  .option('--kv-dtype <d>', 'f32 (the engine today) or f16 (half the cache)')
+  .option('--kv-dtype <d>', 'f32, or f16 (half the cache; needs shader-f16)')
   .option('--lm-layers <n>', 'plan for n LM layers (extrapolate a cut checkpoint per layer)', (v) => parseInt(v, 10))
   .option('--vision-layers <n>', 'plan for n vision layers', (v) => parseInt(v, 10))
   .option('--image <HxW>', 'image size (default: the largest the processor makes)', (v) => v.split('x').map(Number) as [number, number])
@@ -256,7 +260,8 @@ bench.command('models')
   .option('--text-tokens <n>', 'text tokens around the image (default 16 tiny, 8 real-0.5b)', (v) => parseInt(v, 10))
   .option('--warmup <n>', 'untimed forward pairs first (default 1)', (v) => parseInt(v, 10))
   .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
-  .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number }) => {
+  .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
+  .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType }) => {
     const gpu = await acquireGpu();
     await benchModels(gpu, o);
   });

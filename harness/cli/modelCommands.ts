@@ -1,5 +1,6 @@
 // The model commands: make-tiny (random checkpoints in HF's exact layout), preprocess (HF processor outputs from an
 // image + prompt) and forward (HF-named outputs from HF-named inputs, for checking kvscope against PyTorch).
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { readImage } from '../../src/io/image.ts';
 import { modelInputsFile, readModelInputs, float32Tensor } from '../../src/models/modelTensors.ts';
@@ -71,13 +72,13 @@ export async function preprocessCommand(o: { model: string; image: string[]; pro
 }
 
 /** Run the model on HF-named inputs; write logits, the KV cache in HF's layout, image features and vision hidden states. */
-export async function forwardCommand(o: { model: string; inputs: string; out: string }): Promise<void> {
+export async function forwardCommand(o: { model: string; inputs: string; out: string; kvDtype?: KvDType }): Promise<void> {
   const gpu = await acquireGpu();
   const config = await readConfig(o.model);
   const inputs = await readModelInputs(o.inputs);
   const model = await loadWithProgress(gpu, o.model);
   const hasImages = !!inputs.pixelValues;
-  const r = await model.forward(inputs, { logits: 'all', taps: hasImages ? ['vision.out', 'projector.out'] : [] });
+  const r = await model.forward(inputs, { logits: 'all', taps: hasImages ? ['vision.out', 'projector.out'] : [], kvDtype: o.kvDtype });
   const s = inputs.inputIds.length;
   const out: TensorToWrite[] = [];
   const vocab = r.logits.rowLength;
@@ -93,6 +94,7 @@ export async function forwardCommand(o: { model: string; inputs: string; out: st
   }
   await Deno.writeFile(o.out, writeSafetensors(out, { format: 'pt', producer: 'kvscope', model_type: config.model_type }));
   console.log(`wrote ${o.out}: logits [1, ${s}, ${vocab}], ${r.cache.layers} layers of past_key_values [1, ${r.cache.kvHeads}, ${s}, ${r.cache.headDim}]` +
+    `${r.cache.dtype === 'f16' ? ' (an f16 cache, written widened to f32)' : ''}` +
     `${r.taps.has('projector.out') ? `, image_features [${r.taps.get('projector.out')!.shape.join(', ')}]` : ''}${r.taps.has('vision.out') ? `, vision_hidden [${r.taps.get('vision.out')!.shape.join(', ')}]` : ''}`);
   model.dispose();
 }

@@ -5,6 +5,7 @@ import { SiglipEncoder } from '../../src/models/siglipEncoder.ts';
 import { PAPER_TASKS, type PaperStudyResult, type PaperTask, runPaperStudy } from '../../src/analysis/paperStudy.ts';
 import { syntheticSegmentationSet } from '../../src/tasks/synthetic/segmentationSet.ts';
 import { defaultTinyModel, parseLayers } from './probeCommand.ts';
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { loadWithProgress } from './modelCommands.ts';
 
 export interface PaperStudyCommandOptions {
@@ -21,6 +22,8 @@ export interface PaperStudyCommandOptions {
   tasks?: string;
   studies?: boolean;
   subtasks?: string;
+  /** KV cache dtype of every forward: f32 (default) or f16 (needs shader-f16). */
+  kvDtype?: KvDType;
   out: string;
 }
 
@@ -31,6 +34,7 @@ export async function paperStudyCommand(o: PaperStudyCommandOptions): Promise<Pa
   const gpu = await acquireGpu();
   const dir = o.model ?? await defaultTinyModel();
   const model = await loadWithProgress(gpu, dir);
+  if (o.kvDtype) model.kvDtype = o.kvDtype;
   const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
   try {
     const n = model.config.text_config.num_hidden_layers;

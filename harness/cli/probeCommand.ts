@@ -2,6 +2,7 @@
 // Markdown table, SVG plots and a few PNG overlays at the end. Also the default demo, which runs two tasks on
 // synthetic data with a tiny random checkpoint.
 import type { GridChoice } from '../../src/capture/spans.ts';
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { parseShortTaps, type ShortTap } from '../../src/capture/taps.ts';
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import { readImage } from '../../src/io/image.ts';
@@ -30,6 +31,8 @@ export interface ProbeOptions extends Omit<TaskOptions, 'subtasks'> {
   subtasks?: string;
   /** i/N: evaluate only this shard's samples (merge the shards with `kvscope merge`). */
   shard?: string;
+  /** KV cache dtype of every forward: f32 (default) or f16 (needs shader-f16). */
+  kvDtype?: KvDType;
   out: string;
 }
 
@@ -84,7 +87,7 @@ async function probeSpec(o: ProbeOptions, model: MultimodalModel, modelDir: stri
   const settings = {
     model: modelDir, model_type: model.config.model_type, data: o.data, taps, layers, prefix: o.prefix ?? null,
     blockAgnosticKeys: !!o.blockAgnosticKeys, grid: o.grid ?? 'main', limit: o.limit ?? null, split: o.split ?? null, fold: o.fold ?? null,
-    seed: o.seed ?? 0, siglip: o.siglip ?? null, ...(o.shard ? { shard: shardName(parseShard(o.shard)) } : {}),
+    seed: o.seed ?? 0, siglip: o.siglip ?? null, kvDtype: model.kvDtype, ...(o.shard ? { shard: shardName(parseShard(o.shard)) } : {}),
   };
   return {
     task: o.task, taskOptions: { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) }, taps, layers, prefix: o.prefix,
@@ -98,6 +101,7 @@ export async function probeCommand(o: ProbeOptions, given?: { gpu: Gpu; model: M
   const gpu = given?.gpu ?? await acquireGpu();
   const modelDir = o.model ?? await defaultTinyModel();
   const model = given?.model ?? await loadWithProgress(gpu, modelDir);
+  if (o.kvDtype) model.kvDtype = o.kvDtype;
   const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
   try {
     const spec = await probeSpec(o, model, modelDir);
@@ -139,6 +143,7 @@ export async function studyCommand(kind: 'prefix' | 'blocking', o: ProbeOptions)
   const gpu = await acquireGpu();
   const modelDir = o.model ?? await defaultTinyModel();
   const model = await loadWithProgress(gpu, modelDir);
+  if (o.kvDtype) model.kvDtype = o.kvDtype;
   const siglip = o.siglip ? await SiglipEncoder.load(gpu, o.siglip) : null;
   try {
     const spec = await probeSpec({ ...o, blockAgnosticKeys: kind === 'blocking' ? true : o.blockAgnosticKeys }, model, modelDir);

@@ -8,6 +8,7 @@ import { profileForward } from '../../src/analysis/profileForward.ts';
 import { profilePlotSvg } from '../../src/analysis/profilePlot.ts';
 import { profileTrace } from '../../src/analysis/profileTrace.ts';
 import { benchPicture } from '../bench/models.ts';
+import type { KvDType } from '../../src/capture/kvCache.ts';
 import { loadWithProgress } from './modelCommands.ts';
 import { cachedRoofline } from '../bench/roofline.ts';
 import { readRooflineFile, rooflineFromJson } from './profileRoofline.ts';
@@ -21,6 +22,8 @@ export interface ProfileCommandOptions {
   out?: string;
   roofline?: string;
   top: number;
+  /** KV cache dtype: f32 (default) or f16 (needs shader-f16). */
+  kvDtype?: KvDType;
 }
 
 export async function profileCommand(o: ProfileCommandOptions): Promise<{ text: string; files: string[] }> {
@@ -30,10 +33,11 @@ export async function profileCommand(o: ProfileCommandOptions): Promise<{ text: 
   const cached = cachedRoofline(gpu);
   const roofline: Roofline | null = o.roofline ? await readRooflineFile(o.roofline) : cached ? rooflineFromJson(cached, `bench roofline cache (${cached.measured_at})`) : null;
   const model = await loadWithProgress(gpu, o.model);
+  if (o.kvDtype) model.kvDtype = o.kvDtype;
   try {
     const image = o.image ? await readImage(o.image) : benchPicture(96, 128);
     const profile = await profileForward(model, { images: [image], prompt: o.prompt }, { decode: o.decode, warmup: o.warmup, roofline });
-    const text = `model: ${o.model}; image: ${o.image ?? "a test picture"} (${image.height}×${image.width}); decode steps: ${o.decode}\n${profileText(profile, o.top)}`;
+    const text = `model: ${o.model}; image: ${o.image ?? "a test picture"} (${image.height}×${image.width}); decode steps: ${o.decode}; KV cache ${model.kvDtype}\n${profileText(profile, o.top)}`;
     const files: string[] = [];
     if (o.out) {
       await Deno.mkdir(o.out, { recursive: true });

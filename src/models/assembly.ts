@@ -6,6 +6,7 @@
 // chat template, placeholder expansion, the prefix span, taps, the KV cache, generation.
 import type { AttentionBlockSpec } from '../capture/interventions.ts';
 import { decodeBlock, prefixSpan } from '../capture/interventions.ts';
+import { assertKvDType, type KvDType } from '../capture/kvCache.ts';
 import type { SequenceSpans } from '../capture/spans.ts';
 import { planTaps, type TapName, type TapPlan } from '../capture/taps.ts';
 import type { Gpu } from '../gpu/device.ts';
@@ -79,6 +80,17 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
     readonly decoder: Decoder,
   ) {}
 
+  private kvDefault: KvDType = 'f32';
+
+  get kvDtype(): KvDType {
+    return this.kvDefault;
+  }
+
+  set kvDtype(dtype: KvDType) {
+    assertKvDType(this.gpu, dtype);
+    this.kvDefault = dtype;
+  }
+
   forward(inputs: ModelInputs, opts: ForwardOptions = {}): Promise<ForwardResult> {
     return this.run(inputs, opts);
   }
@@ -91,7 +103,7 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
     const plan = this.parts.plan(inputs, sizes);
     const kept = new Map<TapName, Tensor<'f32'>>();
     let features: Tensor<'f32'> | null = null;
-    const cache = this.decoder.newCache(opts.capacity ?? ids.length + 64, opts.kvDtype ?? 'f32');
+    const cache = this.decoder.newCache(opts.capacity ?? ids.length + 64, opts.kvDtype ?? this.kvDefault);
     try {
       // vision tower -> projector: image features in sequence order
       if (inputs.pixelValues && plan.imagePositions.length) features = await this.parts.encode(inputs, plan, taps, kept);

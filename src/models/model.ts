@@ -69,6 +69,8 @@ export interface PreparedInputs {
 export interface MultimodalModel {
   readonly gpu: Gpu;
   readonly config: ModelConfig;
+  /** KV cache dtype of forwards that do not set `kvDtype` (default 'f32'); setting 'f16' checks the device first. */
+  kvDtype: KvDType;
   /** Tensor-level forward, as HF's `model(**inputs)`. */
   forward(inputs: ModelInputs, opts?: ForwardOptions): Promise<ForwardResult>;
   /** Chat template + tokenizer + processor: the HF inputs for a request (what `preprocess` writes). */

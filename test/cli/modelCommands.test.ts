@@ -58,6 +58,24 @@ for (const arch of ['llava_onevision', 'qwen2_5_vl'] as const) {
       assert(mine.every((x, i) => x === k.data![i]), `layer ${l} keys equal the cache in [1, kv_heads, S, d]`);
     }
     assert(o.names.includes('image_features') && o.names.includes('vision_hidden'), `image_features and vision_hidden in ${o.names.slice(0, 4)}…`);
+    if (arch === 'llava_onevision' && gpu.features.shaderF16) {
+      // --kv-dtype f16: the written cache is the f16 prefill's, widened to f32; the logits are that prefill's
+      const out16 = `${dir}/${arch}-out16.safetensors`;
+      await forwardCommand({ model, inputs, out: out16, kvDtype: 'f16' });
+      const o16 = await tensors(out16);
+      const r16 = await m.prefill({ images: [await readImage(image)], prompt: 'What is this?', logits: 'all', kvDtype: 'f16' });
+      assertEquals(r16.cache.dtype, 'f16', 'prefill kvDtype f16');
+      const l16 = (await r16.logits.read()) as Float32Array, got16 = (await o16.get('logits')).data!;
+      assert(l16.every((x, i) => x === got16[i]), 'forward --kv-dtype f16 logits equal the f16 prefill');
+      assert(!l16.every((x, i) => x === want[i]), 'f16-cache logits differ from the f32-cache logits (the cache really is f16)');
+      for (const l of [0, r16.cache.layers - 1]) {
+        const v = await o16.get(`past_key_values.${l}.value`);
+        assertEquals(v.dtype, 'F32', 'past_key_values written as F32');
+        const mine = await r16.cache.readLayer(l, 'value');
+        assert(mine.every((x, i) => x === v.data![i]), `layer ${l} values equal the f16 cache`);
+      }
+      r16.dispose();
+    }
     m.dispose();
   } });
 }
