@@ -1,9 +1,10 @@
 // Row and column slicing, concatenation, gather and scatter of rows — one copy kernel (shaders/rows.wgsl).
-// Tensors are viewed as [rows, rowLength]; f32 and u32 (bit copies).
+// Tensors are viewed as [rows, rowLength]; f32 and u32 (bit copies). Row-chunked tensors (past one storage binding)
+// are copied piece by piece: one dispatch when nothing is chunked.
 import type { DType } from '../gpu/dtype.ts';
 import { OpArgumentError } from '../gpu/errors.ts';
 import type { Stage } from '../gpu/stage.ts';
-import { Tensor } from '../gpu/tensor.ts';
+import { Tensor, type TensorChunk } from '../gpu/tensor.ts';
 import { expectDType } from './check.ts';
 import { grid1d } from './grid.ts';
 
@@ -18,18 +19,45 @@ interface Copy {
 function copyRows(stage: Stage, op: string, c: Copy): void {
   const index = c.gather ?? c.scatter;
   const kernel = stage.gpu.kernels.get('rows');
-  const { workgroups, rowStride } = grid1d(c.nRows * c.width, 256);
-  stage.dispatch(kernel, {
-    label: `${op} ${c.nRows}×${c.width} ${c.src.label} -> ${c.dst.label}`,
-    bindings: { src: c.src.buffer(op), index: index?.buffer(op) ?? stage.gpu.dummyBuffer, dst: c.dst.buffer(op) },
-    uniforms: {
-      n_rows: c.nRows, width: c.width,
-      src_stride: c.src.rowLength, src_col0: c.srcCol0 ?? 0, src_row0: c.srcRow0 ?? 0, src_rows: c.src.rows,
-      dst_stride: c.dst.rowLength, dst_col0: c.dstCol0 ?? 0, dst_row0: c.dstRow0 ?? 0, dst_rows: c.dst.rows,
-      mode: c.gather ? 1 : c.scatter ? 2 : 0, row_stride: rowStride,
-    },
-    workgroups,
-  });
+  const srcRow0 = c.srcRow0 ?? 0, dstRow0 = c.dstRow0 ?? 0;
+  const chunked = c.src.isChunked || c.dst.isChunked;
+  // rows r of the copy in pieces over which the contiguous side(s) stay in one chunk; an indexed side is bound chunk
+  // by chunk (each piece once per chunk of it, index rows outside the chunk skipped by the kernel)
+  const contiguous: [Row32, number][] = [];
+  if (!c.gather) contiguous.push([c.src, srcRow0]);
+  if (!c.scatter) contiguous.push([c.dst, dstRow0]);
+  const indexed = c.gather ? c.src : c.scatter ? c.dst : null;
+  for (const piece of rowPieces(c.nRows, contiguous)) {
+    for (const ic of indexed ? indexed.chunks : [null]) {
+      const sc = c.gather ? ic! : chunkAt(c.src, srcRow0 + piece.start), dc = c.scatter ? ic! : chunkAt(c.dst, dstRow0 + piece.start);
+      const n = piece.end - piece.start;
+      const { workgroups, rowStride } = grid1d(n * c.width, 256);
+      stage.dispatch(kernel, {
+        label: `${op} ${c.nRows}×${c.width} ${c.src.label} -> ${c.dst.label}${chunked ? ` rows ${piece.start}..${piece.end - 1}${ic ? ` (${indexed!.label} rows ${ic.rowStart}..${ic.rowStart + ic.rows - 1})` : ''}` : ''}`,
+        bindings: { src: sc.buffer, index: index?.buffer(op) ?? stage.gpu.dummyBuffer, dst: dc.buffer },
+        uniforms: {
+          n_rows: n, width: c.width,
+          src_stride: c.src.rowLength, src_col0: c.srcCol0 ?? 0, src_row0: c.gather ? 0 : srcRow0 + piece.start - sc.rowStart, src_rows: sc.rows,
+          dst_stride: c.dst.rowLength, dst_col0: c.dstCol0 ?? 0, dst_row0: c.scatter ? 0 : dstRow0 + piece.start - dc.rowStart, dst_rows: dc.rows,
+          mode: c.gather ? 1 : c.scatter ? 2 : 0, row_stride: rowStride, index_off: piece.start, index_base: ic ? ic.rowStart : 0,
+        },
+        workgroups,
+      });
+    }
+  }
+}
+
+/** The chunk of t holding row `row` (of its flattened [rows, rowLength] view). */
+function chunkAt(t: Tensor, row: number): TensorChunk {
+  return t.chunks.find((c) => row >= c.rowStart && row < c.rowStart + c.rows) ?? t.chunks[0];
+}
+
+/** Rows 0..n−1 of a copy cut where any (tensor, first row) of `sides` crosses into its next chunk (one piece if none does). */
+function rowPieces(n: number, sides: readonly [Tensor, number][]): { start: number; end: number }[] {
+  const cuts = new Set<number>([0, n]);
+  for (const [t, row0] of sides) for (const ch of t.chunks) if (ch.rowStart > row0 && ch.rowStart < row0 + n) cuts.add(ch.rowStart - row0);
+  const at = [...cuts].sort((a, b) => a - b);
+  return n > 0 ? at.slice(1).map((end, i) => ({ start: at[i], end })) : [{ start: 0, end: 0 }];
 }
 
 function check32(op: string, name: string, t: Tensor): void {
@@ -104,7 +132,7 @@ export function gatherRows<T extends Row32>(stage: Stage, x: T, index: Tensor<'u
   expectDType('gatherRows', 'index', index, ['u32']);
   checkInto('gatherRows', x, into, index.numel, x.rowLength);
   const out = into ?? like(stage, x, [index.numel, x.rowLength], `${x.label}[index]`) as T;
-  stage.clear(out.buffer('gatherRows'));
+  for (const ch of out.chunks) stage.clear(ch.buffer);
   copyRows(stage, 'gatherRows', { src: x, dst: out, nRows: index.numel, width: x.rowLength, gather: index });
   return out;
 }
