@@ -4,11 +4,14 @@
 //   i1 = i0 + (i0 < in − 1),  λ = src − i0;
 //   out[y, x, c] = (1−λy)·((1−λx)·in[y0, x0, c] + λx·in[y0, x1, c]) + λy·((1−λx)·in[y1, x0, c] + λx·in[y1, x1, c]).
 // One invocation per output element (LLaVA-OneVision's anyres_max downscale of the projected crop-grid features).
+// A dispatch writes n elements: output pixels out_p0.. (pixel p = oy·out_w + ox) of the bound y, which holds pixels
+// from out_base on; the bound x holds input rows from in_y0 on (a band of a map past one storage binding; else 0).
 struct Params {
   in_h: u32, in_w: u32, channels: u32,
   out_h: u32, out_w: u32,
   scale_h: f32, scale_w: f32,
   row_stride: u32,
+  n: u32, out_p0: u32, out_base: u32, in_y0: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -28,18 +31,19 @@ fn source(dst: u32, scale: f32, size: u32) -> vec3<f32> {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row_stride;
   let c_n = params.channels;
-  if (i >= params.out_h * params.out_w * c_n) { return; }
+  if (i >= params.n) { return; }
   let c = i % c_n;
-  let ox = (i / c_n) % params.out_w;
-  let oy = i / (c_n * params.out_w);
+  let p = params.out_p0 + i / c_n;
+  let ox = p % params.out_w;
+  let oy = p / params.out_w;
   let sy = source(oy, params.scale_h, params.in_h);
   let sx = source(ox, params.scale_w, params.in_w);
-  let y0 = u32(sy.x); let y1 = u32(sy.y); let ly = sy.z;
+  let y0 = u32(sy.x) - params.in_y0; let y1 = u32(sy.y) - params.in_y0; let ly = sy.z;
   let x0 = u32(sx.x); let x1 = u32(sx.y); let lx = sx.z;
   let w = params.in_w;
   let v00 = x[(y0 * w + x0) * c_n + c];
   let v01 = x[(y0 * w + x1) * c_n + c];
   let v10 = x[(y1 * w + x0) * c_n + c];
   let v11 = x[(y1 * w + x1) * c_n + c];
-  y[i] = (1.0 - ly) * ((1.0 - lx) * v00 + lx * v01) + ly * ((1.0 - lx) * v10 + lx * v11);
+  y[(p - params.out_base) * c_n + c] = (1.0 - ly) * ((1.0 - lx) * v00 + lx * v01) + ly * ((1.0 - lx) * v10 + lx * v11);
 }
