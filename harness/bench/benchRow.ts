@@ -18,6 +18,8 @@ export interface BenchRow {
   /** compute-bound rows vs the FMA peak, memory-bound rows vs the read bandwidth (bench roofline) */
   bound?: 'compute' | 'memory';
   roofline_pct?: number;
+  /** attention rows: GFLOP/s over the f32 1024³ kvscope matmul rate measured in the same run, just before the row */
+  matmul_share?: number;
   device: string;
 }
 

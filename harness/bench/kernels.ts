@@ -37,14 +37,15 @@ export function withRoofline(rows: BenchRow[], roof: Roofline): BenchRow[] {
 
 /** Rows as a fixed-width table; kvscope rows carry their speed ratio to each peer on the same case. */
 export function benchTable(rows: BenchRow[]): string {
-  const head = ['kernel', 'case', 'shape', 'dtype', 'impl', 'variant', 'median ms', 'GFLOP/s', 'GB/s', 'bound', '% roof', 'vs tfjs', 'vs ort'];
+  const head = ['kernel', 'case', 'shape', 'dtype', 'impl', 'variant', 'median ms', 'GFLOP/s', 'GB/s', 'bound', '% roof', 'vs tfjs', 'vs ort', 'vs matmul'];
   const same = (a: BenchRow, b: BenchRow) => a.kernel === b.kernel && a.dtype === b.dtype && shapeText(a.shape) === shapeText(b.shape);
   const ratio = (r: BenchRow, impl: string) => {
     const p = r.impl === 'kvscope' && rows.find((q) => q.impl === impl && same(q, r));
     return p ? `${(p.median_ms / r.median_ms).toFixed(2)}×` : '';
   };
   const body = rows.map((r) => [r.kernel, r.case, shapeText(r.shape), r.dtype, r.impl, r.variant ?? '', r.median_ms.toFixed(2), r.gflops.toFixed(2), r.gbps.toFixed(2),
-    r.bound ?? '', r.roofline_pct !== undefined ? `${r.roofline_pct.toFixed(0)}%` : '', ratio(r, 'tfjs-webgpu'), ratio(r, 'onnxruntime-web')]);
+    r.bound ?? '', r.roofline_pct !== undefined ? `${r.roofline_pct.toFixed(0)}%` : '', ratio(r, 'tfjs-webgpu'), ratio(r, 'onnxruntime-web'),
+    r.matmul_share !== undefined ? `${(100 * r.matmul_share).toFixed(0)}%` : '']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 6 && i !== 9 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
@@ -80,9 +81,8 @@ export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Pro
     const kv = (kernel: string, c: string, dt = 'f32') => rows.find((r) => r.kernel === kernel && r.impl === 'kvscope' && r.dtype === dt && r.case === c);
     const f32 = kv('matmul', 'square 1024³'), bf16 = kv('matmul', 'square 1024³', 'bf16');
     if (f32 && bf16) print(`bf16/f32 time at 1024³: ${(bf16.median_ms / f32.median_ms).toFixed(2)}×`);
-    for (const c of ['prefill 729 image tokens', 'prefill 1024 causal', 'prefill 7290 image tokens']) {
-      const a = kv('attention', c);
-      if (a && f32) print(`attention ${c}: ${a.gflops.toFixed(1)} GFLOP/s = ${(100 * a.gflops / f32.gflops).toFixed(0)}% of this run's f32 1024³ matmul rate`);
+    for (const a of rows.filter((r) => r.kernel === 'attention' && r.matmul_share !== undefined && r.shape.tokens > 1)) {
+      print(`attention ${a.case} ${a.impl} ${a.variant}: ${a.gflops.toFixed(1)} GFLOP/s = ${(100 * a.matmul_share!).toFixed(0)}% of the f32 1024³ matmul rate measured just before it`);
     }
     const cpu = await cpuMatmulCeiling();
     print(cpu.gflops !== null ? `CPU ceiling: ${cpu.gflops.toFixed(1)} GFLOP/s (${cpu.how})` : `CPU ceiling: ${cpu.how}`);

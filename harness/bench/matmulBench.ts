@@ -27,8 +27,11 @@ export const MATMUL_SHAPES: MatmulShape[] = [
   { name: 'qwen2-7b decode down', m: 1, n: 3584, k: 18944, quick: false },
 ];
 
-export async function benchMatmul(gpu: Gpu, opts: { quick?: boolean; reps?: number; peers?: boolean; log?: (s: string) => void } = {}): Promise<BenchRow[]> {
+export async function benchMatmul(gpu: Gpu, opts: { quick?: boolean; reps?: number; peers?: boolean; log?: (s: string) => void; budgetMs?: number } = {}): Promise<BenchRow[]> {
   const reps = opts.reps ?? 5;
+  const budget = opts.budgetMs ?? (opts.quick ? 10_000 : 30_000);
+  // tfjs's rate at an earlier shape: a later shape it would spend far over the row budget on is not run
+  let tfjsGflops: number | null = null;
   const rows: BenchRow[] = [];
   const device = gpu.describe();
   for (const s of MATMUL_SHAPES) {
@@ -41,7 +44,7 @@ export async function benchMatmul(gpu: Gpu, opts: { quick?: boolean; reps?: numb
     const y = Tensor.empty(gpu, 'f32', [m, n], 'bench y');
     for (const dt of dtypes) {
       const w = Tensor.empty(gpu, dt, [n, k], `bench w ${dt}`); // contents do not change the timing
-      const ms = await timeStage(gpu, r, (stage) => { matmul(stage, x, w, { out: y }); });
+      const ms = await timeStage(gpu, r, (stage) => { matmul(stage, x, w, { out: y }); }, 1, budget);
       const bytes = 4 * m * k + bytesPerElement(dt) * n * k + 4 * m * n;
       rows.push(benchRow({ kernel: 'matmul', case: s.name, shape: { m, n, k }, dtype: dt, impl: 'kvscope', variant: matmulVariant(gpu, m, n, k, dt), median_ms: ms, flops, bytes, device }));
       opts.log?.(`matmul ${s.name} ${dt}: ${ms.toFixed(1)} ms`);
@@ -55,12 +58,19 @@ export async function benchMatmul(gpu: Gpu, opts: { quick?: boolean; reps?: numb
     // in tfjsMatmulMs), and the failed probe alone takes minutes on a CPU adapter
     const limit = gpu.limits.maxStorageBufferBindingSize;
     if (4 * n * k > limit) opts.log?.(`tfjs-webgpu not measured for ${s.name}: its f32 weight (${4 * n * k} bytes) is over the ${limit}-byte binding limit`);
-    else {
-      const peer = await tfjsMatmulMs(m, n, k, r);
+    else if (tfjsGflops !== null && m > 1 && flops / tfjsGflops / 1e6 > 3 * budget) {
+      // one checked run, a warmup and a timed run: three runs of this length
+      opts.log?.(`tfjs-webgpu not measured for ${s.name}: at the ${tfjsGflops.toFixed(2)} GFLOP/s it ran an earlier shape, one run would take about ${(flops / tfjsGflops / 1e9).toFixed(0)} s (over 3× the ${(budget / 1000).toFixed(0)} s row budget)`);
+    } else {
+      const peer = await tfjsMatmulMs(m, n, k, r, budget);
       if ('error' in peer) opts.log?.(`tfjs-webgpu not measured for ${s.name}: ${peer.error}`);
-      else rows.push(benchRow({ kernel: 'matmul', case: s.name, shape: { m, n, k }, dtype: 'f32', impl: 'tfjs-webgpu', median_ms: peer.ms, flops, bytes, device }));
+      else {
+        const row = benchRow({ kernel: 'matmul', case: s.name, shape: { m, n, k }, dtype: 'f32', impl: 'tfjs-webgpu', median_ms: peer.ms, flops, bytes, device });
+        rows.push(row);
+        if (m > 1) tfjsGflops = row.gflops;
+      }
     }
-    const ort = await ortMatmulMs(m, n, k, r);
+    const ort = await ortMatmulMs(m, n, k, r, budget);
     if ('error' in ort) opts.log?.(`onnxruntime-web not measured for ${s.name}: ${ort.error}`);
     else rows.push(benchRow({ kernel: 'matmul', case: s.name, shape: { m, n, k }, dtype: 'f32', impl: 'onnxruntime-web', median_ms: ort.ms, flops, bytes, device }));
   }

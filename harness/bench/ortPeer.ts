@@ -32,7 +32,7 @@ interface Feed { value: OnnxValue; fill: number }
  * Median ms of one session.run of a one-node graph whose inputs are filled with constants, after checking output 0
  * against `expect(index)` at its first and last element.
  */
-async function timeGraph(node: Parameters<typeof oneNodeModel>[0], feeds: Feed[], extras: Record<string, Int32Array>, outputs: OnnxValue[], expect: number, reps: number): Promise<PeerResult> {
+async function timeGraph(node: Parameters<typeof oneNodeModel>[0], feeds: Feed[], extras: Record<string, Int32Array>, outputs: OnnxValue[], expect: number, reps: number, budgetMs = Infinity): Promise<PeerResult> {
   ortPromise ??= loadOrt();
   const loaded = await ortPromise;
   if (typeof loaded === 'string') return { error: loaded };
@@ -62,10 +62,11 @@ async function timeGraph(node: Parameters<typeof oneNodeModel>[0], feeds: Feed[]
       await session.release();
       return { error: `onnxruntime-web ${node.op} computed a wrong result (y[0] = ${y[0]}, y[last] = ${y[y.length - 1]}, expected ${expect}) — not timed` };
     }
+    // the checked run above compiled the graph's kernels: it is the warmup
     const ms = await timeOnQueue(device, reps, async () => {
       const out = await run();
       for (const o of Object.values(out)) o.dispose();
-    });
+    }, 0, budgetMs);
     await session.release();
     return { ms };
   } catch (e) {
@@ -76,11 +77,11 @@ async function timeGraph(node: Parameters<typeof oneNodeModel>[0], feeds: Feed[]
 }
 
 /** y = x·W with x [m, k] and W [k, n] (ONNX MatMul takes W transposed relative to nn.Linear; same flops). */
-export function ortMatmulMs(m: number, n: number, k: number, reps: number): Promise<PeerResult> {
+export function ortMatmulMs(m: number, n: number, k: number, reps: number, budgetMs = Infinity): Promise<PeerResult> {
   // all-ones x, W = 1/k: every output is exactly 1... up to rounding; 1/k in f32 summed k times
   return timeGraph({ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] },
     [{ value: { name: 'x', elem: 'float32', dims: [m, k] }, fill: 1 }, { value: { name: 'w', elem: 'float32', dims: [k, n] }, fill: 1 / 1024 }],
-    {}, [{ name: 'y', elem: 'float32', dims: [m, n] }], k / 1024, reps);
+    {}, [{ name: 'y', elem: 'float32', dims: [m, n] }], k / 1024, reps, budgetMs);
 }
 
 export interface AttnShape { tokens: number; kv: number; heads: number; kvHeads: number; d: number; causal: boolean }
@@ -90,14 +91,14 @@ export interface AttnShape { tokens: number; kv: number; heads: number; kvHeads:
  * MultiHeadAttention (which has no GQA: K and V are given at all `heads` heads, the same flops, more bytes), causal
  * prefill and decode through GroupQueryAttention (KV heads as in the model; decode reads a past cache of kv − 1).
  */
-export function ortAttentionMs(s: AttnShape, reps: number): Promise<PeerResult> {
+export function ortAttentionMs(s: AttnShape, reps: number, budgetMs = Infinity): Promise<PeerResult> {
   const { tokens, kv, heads, kvHeads, d } = s;
   const out: OnnxValue = { name: 'out', elem: 'float32', dims: [1, tokens, heads * d] };
   if (!s.causal) {
     return timeGraph({ op: 'MultiHeadAttention', domain: 'com.microsoft', inputs: ['q', 'k', 'v'], outputs: ['out'], attrs: [{ name: 'num_heads', int: heads }] },
       [{ value: { name: 'q', elem: 'float32', dims: [1, tokens, heads * d] }, fill: 0.01 },
         { value: { name: 'k', elem: 'float32', dims: [1, kv, heads * d] }, fill: 0.01 },
-        { value: { name: 'v', elem: 'float32', dims: [1, kv, heads * d] }, fill: 1 }], {}, [out], 1, reps);
+        { value: { name: 'v', elem: 'float32', dims: [1, kv, heads * d] }, fill: 1 }], {}, [out], 1, reps, budgetMs);
   }
   const past = kv - tokens;
   const feeds: Feed[] = [
@@ -115,5 +116,5 @@ export function ortAttentionMs(s: AttnShape, reps: number): Promise<PeerResult> 
     outputs: ['out', 'present_key', 'present_value'],
     attrs: [{ name: 'num_heads', int: heads }, { name: 'kv_num_heads', int: kvHeads }],
   }, feeds, { seqlens_k: new Int32Array([kv - 1]), total_sequence_length: new Int32Array([kv]) },
-  [out, { name: 'present_key', elem: 'float32', dims: null }, { name: 'present_value', elem: 'float32', dims: null }], 1, reps);
+  [out, { name: 'present_key', elem: 'float32', dims: null }, { name: 'present_value', elem: 'float32', dims: null }], 1, reps, budgetMs);
 }

@@ -24,7 +24,7 @@ async function loadTf(): Promise<Tf | string> {
  * uploaded in the untimed warmup run and y is never read back while timed. (tf.time()'s kernelMs was seen to repeat
  * a stale value for some shapes on tfjs 4.22, so it is not used.)
  */
-export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number): Promise<{ ms: number } | { error: string }> {
+export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number, budgetMs = Infinity): Promise<{ ms: number } | { error: string }> {
   tfPromise ??= loadTf();
   const tf = await tfPromise;
   if (typeof tf === 'string') return { error: tf };
@@ -50,7 +50,7 @@ export async function tfjsMatmulMs(m: number, n: number, k: number, reps: number
       backend.ensureCommandEncoderReady!();
       backend.endComputePassEncoder!();
       backend.submitQueue!();
-    });
+    }, 1, budgetMs);
     for (const y of made) y.dispose();
     return { ms };
   } finally {
