@@ -98,3 +98,15 @@ export class Weights {
     this.onProgress?.({ bytes: this.bytesLoaded, totalBytes: (this.total ??= this.checkpoint.totalBytes), tensors: this.tensorsLoaded, name });
   }
 }
+
+/**
+ * The tensor the LM head multiplies by, as transformers decides it: `tie_word_embeddings` true → the token embedding
+ * (tie_weights() points lm_head at embed_tokens after loading, so a stored lm_head is not used); false → the stored
+ * `lmHead`, which must then be present (transformers would start it from random numbers: refused here).
+ */
+export function lmHeadTensorName(weights: Pick<Weights, 'has' | 'checkpoint'>, tied: boolean, lmHead: string, embed: string): string {
+  if (tied) return embed;
+  if (weights.has(lmHead)) return lmHead;
+  throw new SafetensorsError(weights.checkpoint.origin, `tensor ${lmHead} is missing and config.json has tie_word_embeddings false, so the LM head is not the token embedding ` +
+    `(transformers would initialise it randomly); set tie_word_embeddings true if the head is tied`);
+}

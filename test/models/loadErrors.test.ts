@@ -70,3 +70,30 @@ Deno.test({ name: 'load: a contradictory config field is named with its path', .
   const dir = await variant('field', (t) => t, (c) => { (c.text_config as Record<string, unknown>).num_key_value_heads = 3; });
   await assertRejects(() => loadModel(gpu, dir), /text_config\.num_(attention|key_value)_heads/, 'contradictory heads');
 } });
+
+// the LM head as transformers ties it: tie_word_embeddings decides, not the presence of an lm_head tensor
+const embedName = 'language_model.model.embed_tokens.weight';
+Deno.test({ name: 'load: tie_word_embeddings false without an lm_head tensor is refused, naming both', ...opts, async fn() {
+  const dir = await variant('untied-no-head', (t) => t, (c) => ((c.text_config as Record<string, unknown>).tie_word_embeddings = false));
+  await assertRejects(() => loadModel(gpu, dir), /lm_head\.weight is missing and config\.json has tie_word_embeddings false/, 'untied, no head');
+} });
+
+Deno.test({ name: 'load: tie_word_embeddings true ignores a stored lm_head (transformers ties it to embed_tokens)', ...opts, async fn() {
+  const dir = await variant('tied-with-head', (t) => {
+    const e = t.find((x) => x.name === embedName)!;
+    const noise = new Uint8Array(e.data.length).map((_, i) => (i * 37 + 11) & 0xff);
+    return [...t, { ...e, name: 'language_model.lm_head.weight', data: noise }];
+  });
+  const logits = async (d: string) => {
+    const m = await loadModel(gpu, d);
+    const r = await m.prefill({ images: [], prompt: 'Hello there' });
+    const out = await r.logits.read() as Float32Array;
+    r.dispose();
+    m.dispose();
+    return out;
+  };
+  const a = await logits(`${base}/good`), b = await logits(dir);
+  let same = a.length === b.length;
+  for (let i = 0; same && i < a.length; i++) same = a[i] === b[i];
+  if (!same) throw new Error('logits changed when a (tied) checkpoint also stores an lm_head tensor');
+} });

@@ -22,7 +22,7 @@ import { type AttentionBlockSpec, blocksLayer } from '../../capture/intervention
 import { KvCache, type KvDType } from '../../capture/kvCache.ts';
 import { planTaps, type TapName } from '../../capture/taps.ts';
 import { RunState } from '../runState.ts';
-import type { Weights } from '../weights.ts';
+import { lmHeadTensorName, type Weights } from '../weights.ts';
 
 export interface DecoderNames {
   /** Prefix of the decoder's tensors, e.g. 'model.language_model.' (Weights resolves legacy names). */
@@ -73,9 +73,9 @@ export const LAYER_TENSORS = [
 
 export type LayerTensorKey = (typeof LAYER_TENSORS)[number]['key'];
 
-/** The LM head's tensor name: `names.lmHead` when the checkpoint has it, else the (tied) token embedding. */
-export function lmHeadName(weights: Weights, names: DecoderNames): string {
-  return weights.has(names.lmHead) ? names.lmHead : `${names.prefix}embed_tokens.weight`;
+/** The LM head's tensor name, tied or not as transformers decides (weights.ts lmHeadTensorName). */
+export function lmHeadName(weights: Weights, names: DecoderNames, cfg: TextConfig): string {
+  return lmHeadTensorName(weights, cfg.tie_word_embeddings, names.lmHead, `${names.prefix}embed_tokens.weight`);
 }
 
 /** Positions as the rope kernels take them: u32 [S] (1D) or [3, S] flattened (M-RoPE), checked against S. */
@@ -155,7 +155,7 @@ export class Decoder {
         layers.push(lw as unknown as LayerWeights);
       }
       const norm = await get(`${names.prefix}norm.weight`, [h]);
-      const headName = lmHeadName(weights, names);
+      const headName = lmHeadName(weights, names, cfg);
       const head = headName === embedName ? embed : await get(headName, [cfg.vocab_size, h]);
       const bytes = held.reduce((a, t) => a + t.byteLength, 0);
       return new Decoder(gpu, cfg, embed, layers, norm, head, bytes);

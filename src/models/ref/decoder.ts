@@ -12,7 +12,7 @@ import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
 import { mrope, rope } from '../../ops/ref/rope.ts';
-import type { Weights } from '../weights.ts';
+import { lmHeadTensorName, type Weights } from '../weights.ts';
 import { act2fn } from './act2fn.ts';
 
 /** Where the decoder's tensors live: `${prefix}layers.{l}.…` and the LM head's name (absent = tied to embed_tokens). */
@@ -75,8 +75,9 @@ export async function loadDecoderRef(weights: Weights, cfg: TextConfig, names: D
     layers.push(lw);
   }
   const norm = await weights.host(`${names.prefix}norm.weight`, [h]);
-  // a checkpoint without lm_head ties it to embed_tokens (Qwen2-0.5B, Qwen2.5-VL-3B)
-  const lmHead = weights.has(names.lmHead) ? await weights.host(names.lmHead, [cfg.vocab_size, h]) : embed;
+  // tied (Qwen2-0.5B, Qwen2.5-VL-3B): the head is embed_tokens, as transformers' tie_weights() makes it
+  const headName = lmHeadTensorName(weights, cfg.tie_word_embeddings, names.lmHead, embedName);
+  const lmHead = headName === embedName ? embed : await weights.host(headName, [cfg.vocab_size, h]);
   return { embed, layers, norm, lmHead };
 }
 
