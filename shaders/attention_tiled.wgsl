@@ -44,6 +44,8 @@ override WG: u32 = 8u;
 @group(0) @binding(9) var<storage, read> p4: array<vec4<f32>>;
 // per row of S: 1 / Σ_j e^{s_j − max} (0 for a pair that may see no key), written by softmax, applied by pv
 @group(0) @binding(10) var<storage, read_write> rowinv: array<f32>;
+// S as vec4 (4 keys of a row; the stride is a multiple of 4), written by scores
+@group(0) @binding(11) var<storage, read_write> s4: array<vec4<f32>>;
 
 fn group_size() -> u32 { return params.n_heads / params.n_kv_heads; }
 
@@ -118,13 +120,14 @@ fn k_rows(c: u32, g: u32) -> vec4<u32> {
 fn quads_q(rows: vec4<u32>, t: u32) -> mat4x4<f32> { return mat4x4<f32>(q[rows.x + t], q[rows.y + t], q[rows.z + t], q[rows.w + t]); }
 fn quads_k(rows: vec4<u32>, t: u32) -> mat4x4<f32> { return mat4x4<f32>(k[rows.x + t], k[rows.y + t], k[rows.z + t], k[rows.w + t]); }
 
+// keys c0 .. c0+3 of rows r0 .. r0+3 as one vec4 per row (c0 % 4 == 0; columns past kv_len are padding that
+// softmax overwrites with 0)
 fn store_s(r0: u32, c0: u32, g: u32, a: mat4x4<f32>) {
-  for (var b = 0u; b < 4u; b++) {
-    for (var i = 0u; i < 4u; i++) {
-      let r = r0 + i;
-      let c = c0 + b;
-      if (r < params.n_rows && c < params.kv_len) { s[(g * params.n_rows + r) * params.stride + c] = a[b][i] * params.scale; }
-    }
+  if (c0 >= params.kv_len) { return; }
+  let t = transpose(a) * params.scale;  // t[i] = row r0 + i
+  for (var i = 0u; i < 4u; i++) {
+    let r = r0 + i;
+    if (r < params.n_rows) { s4[((g * params.n_rows + r) * params.stride + c0) / 4u] = t[i]; }
   }
 }
 

@@ -74,7 +74,7 @@ export function attentionTiled(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>,
     const chunk = sQ > cq ? ` queries ${q0}..${q0 + rows / group - 1}` : '';
     stage.dispatch(kScores, {
       label: `${what} scores${chunk}`, uniforms, workgroups: [Math.ceil(Math.ceil(kvLength / 16) / WG), Math.ceil(rows / 16), nKv],
-      bindings: { q: q.buffer(op), k: k.buffer(op), segments, s: scores.buffer(op) },
+      bindings: { q: q.buffer(op), k: k.buffer(op), segments, s4: scores.buffer(op) },
     });
     stage.dispatch(kSoftmax, {
       label: `${what} softmax${chunk}`, uniforms, workgroups: [Math.ceil(rows / WG), nKv],
