@@ -39,5 +39,7 @@ echo "== chromium (SwiftShader) forward profile =="; node test/browser/profile.b
 
 echo "== chromium (SwiftShader) probe task in the tab vs the CLI =="; node test/browser/probe.browser.mjs 2>&1 | tee out/browser-probe.log; count out/browser-probe.log '^browser probe: [0-9]+ passed, [0-9]+ failed' 'browser probe'
 
+echo "== chromium (SwiftShader) bench kernels --browser both =="; node test/browser/bench.browser.mjs 2>&1 | tee out/browser-bench.log; count out/browser-bench.log '^browser bench: [0-9]+ passed, [0-9]+ failed' 'browser bench'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

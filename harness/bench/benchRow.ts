@@ -1,5 +1,13 @@
 // One benchmark result row, as printed by `kvscope bench kernels --json` (one object per line).
 export type BenchImpl = 'kvscope' | 'tfjs-webgpu' | 'onnxruntime-web';
+/** Where the table ran: the Deno CLI or a (headless) browser tab; `bench … --browser` runs it in Chromium. */
+export type BenchRuntime = 'deno' | 'chromium' | 'browser';
+
+/** This process's runtime: Deno, Chromium (its user agent), or another browser. */
+export function benchRuntime(): BenchRuntime {
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined') return 'deno';
+  return /Chrom(e|ium)\//.test(globalThis.navigator?.userAgent ?? '') ? 'chromium' : 'browser';
+}
 
 export interface BenchRow {
   kernel: string;
@@ -21,6 +29,7 @@ export interface BenchRow {
   /** attention rows: GFLOP/s over the f32 1024³ kvscope matmul rate measured in the same run, just before the row */
   matmul_share?: number;
   device: string;
+  runtime?: BenchRuntime;
 }
 
 /** A row from a time and the work it did. */

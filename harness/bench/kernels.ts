@@ -5,7 +5,7 @@
 import type { Gpu } from '../../src/gpu/device.ts';
 import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchAttention } from './attentionBench.ts';
-import type { BenchRow } from './benchRow.ts';
+import { benchRuntime, type BenchRow } from './benchRow.ts';
 import { cpuMatmulCeiling } from './cpuCeiling.ts';
 import { benchMatmul } from './matmulBench.ts';
 import { cachedRoofline, measureRoofline, type Roofline, ROOFLINE_CACHE, rooflineTable } from './roofline.ts';
@@ -37,24 +37,24 @@ export function withRoofline(rows: BenchRow[], roof: Roofline): BenchRow[] {
 
 /** Rows as a fixed-width table; kvscope rows carry their speed ratio to each peer on the same case. */
 export function benchTable(rows: BenchRow[]): string {
-  const head = ['kernel', 'case', 'shape', 'dtype', 'impl', 'variant', 'median ms', 'GFLOP/s', 'GB/s', 'bound', '% roof', 'vs tfjs', 'vs ort', 'vs matmul'];
+  const head = ['kernel', 'case', 'shape', 'dtype', 'impl', 'runtime', 'variant', 'median ms', 'GFLOP/s', 'GB/s', 'bound', '% roof', 'vs tfjs', 'vs ort', 'vs matmul'];
   const same = (a: BenchRow, b: BenchRow) => a.kernel === b.kernel && a.dtype === b.dtype && shapeText(a.shape) === shapeText(b.shape);
   const ratio = (r: BenchRow, impl: string) => {
     const p = r.impl === 'kvscope' && rows.find((q) => q.impl === impl && same(q, r));
     return p ? `${(p.median_ms / r.median_ms).toFixed(2)}×` : '';
   };
-  const body = rows.map((r) => [r.kernel, r.case, shapeText(r.shape), r.dtype, r.impl, r.variant ?? '', r.median_ms.toFixed(2), r.gflops.toFixed(2), r.gbps.toFixed(2),
+  const body = rows.map((r) => [r.kernel, r.case, shapeText(r.shape), r.dtype, r.impl, r.runtime ?? '', r.variant ?? '', r.median_ms.toFixed(2), r.gflops.toFixed(2), r.gbps.toFixed(2),
     r.bound ?? '', r.roofline_pct !== undefined ? `${r.roofline_pct.toFixed(0)}%` : '', ratio(r, 'tfjs-webgpu'), ratio(r, 'onnxruntime-web'),
     r.matmul_share !== undefined ? `${(100 * r.matmul_share).toFixed(0)}%` : '']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 6 && i !== 9 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 7 && i !== 10 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
 export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Promise<BenchRow[]> {
   const print = opts.print ?? ((s: string) => console.log(s));
   const log = (s: string) => { if (!opts.json) print(s); };
-  log(`device: ${gpu.describe()}${opts.quick ? '; quick subset' : ''}`);
+  log(`device: ${gpu.describe()}; runtime: ${benchRuntime()}${opts.quick ? '; quick subset' : ''}`);
   log(`timing: ${TIMING_METHOD}`);
   let roof = opts.freshRoofline ? null : cachedRoofline(gpu);
   if (!roof) {
@@ -69,7 +69,7 @@ export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Pro
   const notes: string[] = [];
   const note = (s: string) => notes.push(s);
   const emit = (rs: BenchRow[]) => {
-    const withRoof = withRoofline(rs, roof!);
+    const withRoof = withRoofline(rs, roof!).map((r) => ({ ...r, runtime: benchRuntime() }));
     rows.push(...withRoof);
     if (opts.json) for (const r of withRoof) print(JSON.stringify(r));
   };

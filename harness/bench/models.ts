@@ -29,6 +29,7 @@ import { loadModel } from '../../src/models/registry.ts';
 import { writeTinyLlavaNext, writeTinyLlavaOnevision } from '../../src/models/tiny/tinyLlava.ts';
 import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { featureHiddenStates, tokensPerTile } from '../../src/models/vision/vit.ts';
+import { benchRuntime, type BenchRuntime } from './benchRow.ts';
 import type { KvDType } from '../../src/capture/kvCache.ts';
 import { median } from './timing.ts';
 
@@ -58,6 +59,11 @@ export interface ModelBenchOptions {
   layers?: number;
   /** KV cache dtype of every forward: f32 (default) or f16 (needs shader-f16). */
   kvDtype?: KvDType;
+  /**
+   * The checkpoint of each architecture, already written (a directory or a URL): a browser tab cannot write one, so
+   * `bench models --browser` writes them in Deno (benchCheckpoints) and serves them over HTTP.
+   */
+  checkpoints?: Partial<Record<BenchArch, string>>;
 }
 
 export interface StageTime {
@@ -77,6 +83,7 @@ export interface ModelBenchRow {
   /** KV cache element type of the forwards and the decode. */
   kv_dtype: KvDType;
   device: string;
+  runtime: BenchRuntime;
   reps: number;
   image: { height: number; width: number };
   sequence: number;
@@ -248,6 +255,12 @@ export async function layerCutCheckpoint(dir: string, n: number): Promise<string
   return out;
 }
 
+/** The checkpoint `bench models` runs for one architecture: written when absent, cut to --layers when asked. */
+async function benchCheckpointDir(arch: BenchArch, o: { dims: BenchDims; dtype: BenchDType; cacheDir: string; layers: number }, log: (s: string) => void): Promise<string> {
+  const full = await benchCheckpoint(arch, o.dims, o.dtype, o.cacheDir, log);
+  return o.layers > 0 ? await layerCutCheckpoint(full, o.layers) : full;
+}
+
 // ---- timing ----
 
 async function settle(gpu: Gpu): Promise<void> {
@@ -270,8 +283,7 @@ function stage(tokens: number, ms: number, flops: number): StageTime {
 /** Bench one architecture: load (reps), text-only and image forwards (warm-up + reps, interleaved), decode once. */
 async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenchOptions, 'arch' | 'json'>>, log: (s: string) => void): Promise<ModelBenchRow> {
   const real = opts.dims === 'real-0.5b';
-  const full = await benchCheckpoint(arch, opts.dims, opts.dtype, opts.cacheDir, log);
-  const dir = opts.layers > 0 ? await layerCutCheckpoint(full, opts.layers) : full;
+  const dir = opts.checkpoints[arch] ?? await benchCheckpointDir(arch, opts, log);
   const pool = gpu.pool;
   const live0 = pool.liveBytes;
 
@@ -344,7 +356,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const vcfg = m.config.vision_config;
     const layers = { lm: text.num_hidden_layers, vision: 'depth' in vcfg ? vcfg.depth : vcfg.num_hidden_layers, cut: opts.layers > 0 };
     return {
-      arch, dims: opts.dims, dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), reps: opts.reps,
+      arch, dims: opts.dims, dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), runtime: benchRuntime(), reps: opts.reps,
       image: { height: picture.height, width: picture.width }, sequence: s,
       load: { bytes, median_s: loadS, bytes_per_s: bytes / loadS },
       vision: stage(inp.visionTokens, visionMs, inp.visionFlops),
@@ -376,26 +388,41 @@ function dimsText(r: ModelBenchRow): string {
 export function modelBenchTable(rows: readonly ModelBenchRow[]): string {
   const table = (head: string[], body: string[][]) => {
     const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+    const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
     return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
   };
   const rates = table(
-    ['model', 'dims/dtype', 'load MB/s', 'vision tok', 'vision ms', 'vision tok/s', 'vision GFLOP', 'GFLOP/s', 'prefill tok', 'prefill ms', 'prefill tok/s', 'prefill GFLOP', 'GFLOP/s', 'decode tok/s', 'steps'],
+    ['model', 'runtime', 'dims/dtype', 'load MB/s', 'vision tok', 'vision ms', 'vision tok/s', 'vision GFLOP', 'GFLOP/s', 'prefill tok', 'prefill ms', 'prefill tok/s', 'prefill GFLOP', 'GFLOP/s', 'decode tok/s', 'steps'],
     rows.map((r) => [
-      r.arch, dimsText(r), rate(r.load.bytes_per_s / 1e6),
+      r.arch, r.runtime, dimsText(r), rate(r.load.bytes_per_s / 1e6),
       String(r.vision.tokens), r.vision.median_ms.toFixed(1), rate(r.vision.tokens_per_s), r.vision.gflop.toFixed(3), rate(r.vision.gflops),
       String(r.prefill.tokens), r.prefill.median_ms.toFixed(1), rate(r.prefill.tokens_per_s), r.prefill.gflop.toFixed(3), rate(r.prefill.gflops),
       rate(r.decode.tokens_per_s), String(r.decode.steps),
     ]),
   );
   const memory = table(
-    ['model', 'dims/dtype', 'weights MiB', 'resident MiB', 'KV cache MiB', 'peak live MiB', 'peak/weights', 'leaked B'],
+    ['model', 'runtime', 'dims/dtype', 'weights MiB', 'resident MiB', 'KV cache MiB', 'peak live MiB', 'peak/weights', 'leaked B'],
     rows.map((r) => [
-      r.arch, dimsText(r), mib(r.memory.weight_file_bytes), mib(r.memory.resident_bytes), mib(r.memory.kv_cache_bytes),
+      r.arch, r.runtime, dimsText(r), mib(r.memory.weight_file_bytes), mib(r.memory.resident_bytes), mib(r.memory.kv_cache_bytes),
       mib(r.memory.peak_live_bytes), `${(r.memory.peak_live_bytes / r.memory.weight_file_bytes).toFixed(2)}×`, String(r.memory.leaked_bytes),
     ]),
   );
   return `${rates}\n\n${memory}`;
+}
+
+/** The architectures a run covers: --arch, else all three (tiny) or OneVision (real-0.5b). */
+function benchArchs(opts: ModelBenchOptions): BenchArch[] {
+  const archs = opts.arch?.length ? [...opts.arch] : opts.dims === 'real-0.5b' ? ['llava_onevision' as const] : [...BENCH_ARCHS];
+  for (const a of archs) if (!(BENCH_ARCHS as readonly string[]).includes(a)) throw new Error(`bench models: --arch ${a} is not one of ${BENCH_ARCHS.join(', ')}`);
+  return archs;
+}
+
+/** Write (when absent) the checkpoints a run with these options reads, for a runtime that cannot write them (a tab). */
+export async function benchCheckpoints(opts: ModelBenchOptions): Promise<Partial<Record<BenchArch, string>>> {
+  const o = { dims: opts.dims ?? 'tiny', dtype: opts.dtype ?? 'F16', cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0 };
+  const out: Partial<Record<BenchArch, string>> = {};
+  for (const arch of benchArchs(opts)) out[arch] = await benchCheckpointDir(arch, o, (s) => console.error(`bench models: ${s}`));
+  return out;
 }
 
 /** Run the model benchmark and print the table (or one JSON object per line). */
@@ -406,19 +433,18 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
   if (opts.image && !(opts.image.length === 2 && opts.image.every((v) => Number.isInteger(v) && v > 0))) {
     throw new Error(`bench models: --image wants HxW in pixels (e.g. 84x112), got ${opts.image.join('x')}`);
   }
-  const archs = opts.arch?.length ? [...opts.arch] : real ? ['llava_onevision' as const] : [...BENCH_ARCHS];
-  for (const a of archs) if (!(BENCH_ARCHS as readonly string[]).includes(a)) throw new Error(`bench models: --arch ${a} is not one of ${BENCH_ARCHS.join(', ')}`);
+  const archs = benchArchs(opts);
   const full = {
     dims, dtype: opts.dtype ?? 'F16', reps: opts.reps ?? (real ? 1 : 5), decode: opts.decode ?? (real ? 4 : 16),
     image: opts.image ?? (real ? [384, 384] as const : [84, 112] as const), textTokens: opts.textTokens ?? (real ? 8 : 16),
-    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32',
+    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32', checkpoints: opts.checkpoints ?? {},
   };
   if (!(Number.isInteger(full.warmup) && full.warmup >= 0)) throw new Error(`bench models: --warmup must be an integer ≥ 0, got ${full.warmup}`);
   if (full.layers && !real) throw new Error('bench models: --layers is for --dims real-0.5b (the tiny models have 2–4 layers)');
   if (!(full.reps >= 1 && Number.isInteger(full.reps))) throw new Error(`bench models: --reps must be an integer ≥ 1, got ${full.reps}`);
   const log = (s: string) => console.error(`bench models: ${s}`);
   const say = (s: string) => { if (!opts.json) console.log(s); };
-  say(`device: ${gpu.describe()}; timing: wall clock to queue idle (the models record their own stages); medians of ${full.reps} rep(s)` +
+  say(`device: ${gpu.describe()}; runtime: ${benchRuntime()}; timing: wall clock to queue idle (the models record their own stages); medians of ${full.reps} rep(s)` +
     ` after ${full.warmup} warm-up forward pair(s)`);
   say(`inputs: ${full.image[0]}×${full.image[1]} picture through the checkpoint's image processor, ${full.textTokens} text tokens around it; decode ${full.decode} new tokens`);
   if (real && /llvmpipe|swiftshader|lavapipe|software/i.test(gpu.describe())) {

@@ -28,6 +28,8 @@ import { runProbe } from '../../src/analysis/runProbe.ts';
 import type { ProbeContext, ProbeTask } from '../../src/tasks/task.ts';
 import { parseLayers, parseTaps } from '../cli/probeCommand.ts';
 import { benchCheckpoint, type BenchDims, type BenchDType, layerCutCheckpoint, llavaVisionFlops, lmPrefillFlops, qwenVisionFlops } from './models.ts';
+import { MemorySink } from '../../src/analysis/runSink.ts';
+import { benchRuntime, type BenchRuntime } from './benchRow.ts';
 import { median } from './timing.ts';
 
 /** The tasks with a synthetic generator (BLINK needs its real parquet files). */
@@ -63,6 +65,8 @@ export interface ProbeBenchOptions {
   /** Where checkpoints are written and reused (default out/bench-models, shared with `bench models`). */
   cacheDir?: string;
   seed?: number;
+  /** The checkpoint, already written (a directory or URL): `bench probes --browser` writes it in Deno, the tab reads it over HTTP. */
+  checkpoint?: string;
 }
 
 export interface ProbeBenchRow {
@@ -72,6 +76,7 @@ export interface ProbeBenchRow {
   dtype: BenchDType;
   layers: { lm: number; vision: number; cut: boolean };
   device: string;
+  runtime: BenchRuntime;
   reps: number;
   warmup: number;
   data: { limit: number; size: number; frames: number | null; seed: number };
@@ -206,7 +211,9 @@ async function runOnce(gpu: Gpu, model: MultimodalModel, s: TaskSetup, json: boo
   const records: PrefillRecord[] = [];
   const evalMs: number[] = [];
   const task = timedTask(buildBenchTask(s), evalMs);
-  const dir = await Deno.makeTempDir({ prefix: `kvscope-bench-probes-${s.name}-` });
+  // the run's files: a fresh directory in Deno (as `kvscope probe` writes them), memory in a tab
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  const dir = deno ? await deno.makeTempDir({ prefix: `kvscope-bench-probes-${s.name}-` }) : 'memory';
   const log = console.log;
   if (json) console.log = console.error;
   try {
@@ -214,7 +221,7 @@ async function runOnce(gpu: Gpu, model: MultimodalModel, s: TaskSetup, json: boo
     const live0 = gpu.pool.liveBytes;
     gpu.pool.resetPeak();
     const t0 = performance.now();
-    const r = await runProbe(task, context(timedModel(model, records), s.taps, s.layers), dir, { bench: 'probes', task: s.name, ...s.opts, taps: s.taps, layers: s.layers });
+    const r = await runProbe(task, context(timedModel(model, records), s.taps, s.layers), dir, { bench: 'probes', task: s.name, ...s.opts, taps: s.taps, layers: s.layers }, deno ? {} : { sink: new MemorySink() });
     await settle(gpu);
     const wall = performance.now() - t0;
     const evaluateMs = evalMs.reduce((a, b) => a + b, 0);
@@ -222,7 +229,7 @@ async function runOnce(gpu: Gpu, model: MultimodalModel, s: TaskSetup, json: boo
     return { evaluateMs, runnerMs: wall - evaluateMs, records, samples: r.computed, peak: gpu.pool.peakBytes, left: gpu.pool.liveBytes - live0 };
   } finally {
     console.log = log;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (deno) await deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -280,16 +287,16 @@ function pct(x: number | null): string {
 
 function table(head: string[], body: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
 /** Rows as two fixed-width tables: throughput with the time split, and GPU memory. */
 export function probeBenchTable(rows: readonly ProbeBenchRow[]): string {
   const rates = table(
-    ['task', 'samples', 'images', 'text fwd', 'seq', 'GFLOP/img', 'evaluate s', 'images/s', 'forward s', 'fwd GFLOP', 'fwd GFLOP/s', 'gather s', 'probe s', 'forward', 'gather', 'probe', 'runner s'],
+    ['task', 'runtime', 'samples', 'images', 'text fwd', 'seq', 'GFLOP/img', 'evaluate s', 'images/s', 'forward s', 'fwd GFLOP', 'fwd GFLOP/s', 'gather s', 'probe s', 'forward', 'gather', 'probe', 'runner s'],
     rows.map((r) => [
-      r.task, String(r.samples), String(r.images), String(r.text_forwards),
+      r.task, r.runtime, String(r.samples), String(r.images), String(r.text_forwards),
       r.image_sequence.min === r.image_sequence.max ? String(r.image_sequence.min) : `${r.image_sequence.min}–${r.image_sequence.max}`,
       num(r.gflop_per_image, r.gflop_per_image < 10 ? 3 : 0), num(r.evaluate_s), num(r.images_per_s, 3), num(r.forward_s),
       num(r.forward_gflop, r.forward_gflop < 10 ? 3 : 0), num(r.forward_gflops), num(r.gather_s), num(r.probe_s),
@@ -297,9 +304,9 @@ export function probeBenchTable(rows: readonly ProbeBenchRow[]): string {
     ]),
   );
   const memory = table(
-    ['task', 'weights MiB', 'resident MiB', 'peak live MiB', 'peak − resident MiB', 'KV cache MiB', 'left live MiB'],
+    ['task', 'runtime', 'weights MiB', 'resident MiB', 'peak live MiB', 'peak − resident MiB', 'KV cache MiB', 'left live MiB'],
     rows.map((r) => [
-      r.task, mib(r.memory.weight_file_bytes), mib(r.memory.resident_bytes), mib(r.memory.peak_live_bytes), mib(r.memory.peak_over_resident_bytes),
+      r.task, r.runtime, mib(r.memory.weight_file_bytes), mib(r.memory.resident_bytes), mib(r.memory.peak_live_bytes), mib(r.memory.peak_over_resident_bytes),
       mib(r.memory.kv_cache_bytes), mib(r.memory.left_live_bytes),
     ]),
   );
@@ -334,8 +341,11 @@ export async function benchProbes(gpu: Gpu, opts: ProbeBenchOptions = {}): Promi
   const log = (s: string) => console.error(`bench probes: ${s}`);
   const say = (s: string) => { if (!json) console.log(s); };
 
-  const full = await benchCheckpoint('llava_onevision', dims, dtype, opts.cacheDir ?? 'out/bench-models', log);
-  const dir = cutLayers ? await layerCutCheckpoint(full, cutLayers) : full;
+  let dir = opts.checkpoint;
+  if (!dir) {
+    const full = await benchCheckpoint('llava_onevision', dims, dtype, opts.cacheDir ?? 'out/bench-models', log);
+    dir = cutLayers ? await layerCutCheckpoint(full, cutLayers) : full;
+  }
   const live0 = gpu.pool.liveBytes;
   let weightBytes = 0;
   const t0 = performance.now();
@@ -350,7 +360,7 @@ export async function benchProbes(gpu: Gpu, opts: ProbeBenchOptions = {}): Promi
     const taps = parseTaps(opts.taps ?? 'lm.value,lm.key,projector');
     if (taps.includes('siglip')) throw new Error(`bench probes: --taps siglip needs a standalone SigLIP checkpoint, which this benchmark does not load (use ${SHORT_TAPS.filter((t) => t !== 'siglip').join(', ')})`);
     const probeLayers = parseLayers(opts.probeLayers ?? 'all', text.num_hidden_layers);
-    say(`device: ${gpu.describe()}; model: ${dir} (llava_onevision ${dims}${layers.cut ? `, first ${layers.lm} LM + ${layers.vision} vision layers` : ''}, ${dtype}, random weights)`);
+    say(`device: ${gpu.describe()}; runtime: ${benchRuntime()}; model: ${dir} (llava_onevision ${dims}${layers.cut ? `, first ${layers.lm} LM + ${layers.vision} vision layers` : ''}, ${dtype}, random weights)`);
     say(`data: synthetic, limit ${data.limit} sample(s) per task, ${data.size}×${data.size} px images, DAVIS ${data.frames} frames, seed ${data.seed}; ` +
       `taps ${taps.join(',')} at LM layers ${probeLayers.join(',')}; ${warmup} untimed + ${reps} timed run(s) per task (medians)${sweep ? ', each followed by a forward+gather replay' : ''}`);
     const flopCache = new Map<string, number>();
@@ -375,7 +385,7 @@ export async function benchProbes(gpu: Gpu, opts: ProbeBenchOptions = {}): Promi
       const probeS = gatherS === null ? null : Math.max(evaluateS - forwardS - gatherS, 0);
       const peak = Math.max(...runs.map((r) => r.peak));
       const row: ProbeBenchRow = {
-        task: name, model_type: model.config.model_type, dims, dtype, layers, device: gpu.describe(), reps, warmup,
+        task: name, model_type: model.config.model_type, dims, dtype, layers, device: gpu.describe(), runtime: benchRuntime(), reps, warmup,
         data: { ...data, frames: name === 'davis' ? data.frames : null }, probe: { taps, layers: probeLayers },
         samples: first.samples, images, text_forwards: first.records.length - imageRecords.length,
         image_sequence: { min: Math.min(...imageRecords.map((r) => r.sequence)), max: Math.max(...imageRecords.map((r) => r.sequence)) },

@@ -7,7 +7,8 @@ import { measureRoofline, ROOFLINE_CACHE, rooflineTable } from '../bench/rooflin
 import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { benchProbes, PROBE_BENCH_TASKS, type ProbeBenchTask } from '../bench/probes.ts';
 import { benchFuzz, FUZZ_READERS } from '../bench/fuzz.ts';
-import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchModels } from '../bench/models.ts';
+import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchCheckpoints, benchModels } from '../bench/models.ts';
+import { browserChoice, servedPath, servedPaths } from './browserBench.ts';
 import type { KvDType } from '../../src/capture/kvCache.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
@@ -234,9 +235,15 @@ bench.command('kernels')
   .option('--only <family>', 'matmul or attention')
   .option('--fresh-roofline', 'measure the roofline again instead of using the cached one')
   .option('--no-peers', 'kvscope only (no tfjs-webgpu, no onnxruntime-web)')
-  .action(async (o: { quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention'; freshRoofline?: boolean; peers: boolean }) => {
-    const gpu = await acquireGpu();
-    await benchKernels(gpu, o);
+  .option('--browser [runtime]', 'run the table in headless Chromium (Playwright, /usr/bin/chromium) on its WebGPU adapter; both: Deno then Chromium, side by side with the ratio')
+  .action(async ({ browser, ...o }: { quick?: boolean; json?: boolean; reps?: number; only?: 'matmul' | 'attention'; freshRoofline?: boolean; peers: boolean; browser?: string | boolean }) => {
+    const where = browserChoice(browser);
+    const deno = async () => {
+      const gpu = await acquireGpu();
+      return { rows: await benchKernels(gpu, o), adapter: gpu.describe() };
+    };
+    if (!where) await deno();
+    else await (await import('./browserBench.ts')).browserBench('kernels', where, o, deno);
   });
 
 program.command('tune')
@@ -261,9 +268,16 @@ bench.command('models')
   .option('--warmup <n>', 'untimed forward pairs first (default 1)', (v) => parseInt(v, 10))
   .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
   .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
-  .action(async (o: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType }) => {
-    const gpu = await acquireGpu();
-    await benchModels(gpu, o);
+  .option('--browser [runtime]', 'run the table in headless Chromium (Playwright, /usr/bin/chromium) on its WebGPU adapter; both: Deno then Chromium, side by side with the ratio')
+  .action(async ({ browser, ...o }: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType; browser?: string | boolean }) => {
+    const where = browserChoice(browser);
+    const deno = async () => {
+      const gpu = await acquireGpu();
+      return { rows: await benchModels(gpu, o), adapter: gpu.describe() };
+    };
+    // the tab reads the checkpoints over HTTP: written here first (paths under the repository root Vite serves)
+    if (!where) await deno();
+    else await (await import('./browserBench.ts')).browserBench('models', where, { ...o, checkpoints: servedPaths(await benchCheckpoints(o)) }, deno);
   });
 
 bench.command('probes')
@@ -280,9 +294,18 @@ bench.command('probes')
   .option('--probe-layers <spec>', 'LM layers probed: all, 3, 0,4,8, 2-5 (default all)')
   .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
   .option('--no-sweep', 'skip the forward+gather replay pass (no gather/probe split)')
-  .action(async (o: { dims: BenchDims; tasks?: ProbeBenchTask[]; json?: boolean; reps?: number; warmup?: number; limit?: number; size?: number; frames?: number; taps?: string; probeLayers?: string; layers?: number; sweep: boolean }) => {
-    const gpu = await acquireGpu();
-    await benchProbes(gpu, o);
+  .option('--browser [runtime]', 'run the table in headless Chromium (Playwright, /usr/bin/chromium) on its WebGPU adapter; both: Deno then Chromium, side by side with the ratio')
+  .action(async ({ browser, ...o }: { dims: BenchDims; tasks?: ProbeBenchTask[]; json?: boolean; reps?: number; warmup?: number; limit?: number; size?: number; frames?: number; taps?: string; probeLayers?: string; layers?: number; sweep: boolean; browser?: string | boolean }) => {
+    const where = browserChoice(browser);
+    const deno = async () => {
+      const gpu = await acquireGpu();
+      return { rows: await benchProbes(gpu, o), adapter: gpu.describe() };
+    };
+    if (!where) await deno();
+    else {
+      const cp = await benchCheckpoints({ arch: ['llava_onevision'], dims: o.dims, layers: o.layers });
+      await (await import('./browserBench.ts')).browserBench('probes', where, { ...o, checkpoint: servedPath(cp.llava_onevision!) }, deno);
+    }
   });
 
 bench.command('fuzz')

@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     window.__kvscopeExplorer = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, queries: 0 };
     window.__kvscopeProfile = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}` };
     window.__kvscopeProbe = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, updates: 0 };
+    window.__kvscopeBench = { adapter: '', status: 'error', error: `no WebGPU: ${(e as Error).message}`, userAgent: navigator.userAgent, lines: [], rows: [] };
     return;
   }
   // `?view=explorer`: the KV cache explorer (harness/web/explorer.ts) replaces the doctor page
@@ -129,6 +130,14 @@ async function main(): Promise<void> {
   if (new URLSearchParams(location.search).get('view') === 'probe') {
     const { startProbeView } = await import('./probeView.ts');
     startProbeView(gpu, document.body, new URLSearchParams(location.search));
+    return;
+  }
+  // `?run=bench`: a benchmark table in this tab, for `kvscope bench … --browser` (harness/web/benchView.ts)
+  if (new URLSearchParams(location.search).get('run') === 'bench') {
+    const { runBenchInPage } = await import('./benchView.ts');
+    document.body.textContent = 'running the benchmark…';
+    const r = await runBenchInPage(gpu, new URLSearchParams(location.search));
+    document.body.innerHTML = `<pre>${esc(r.status === 'done' ? r.lines.join('\n') : r.error ?? '')}</pre>`;
     return;
   }
   // `?view=profile`: one profiled prefill (+ decode) of a checkpoint (harness/web/profileView.ts)

@@ -2,22 +2,9 @@
 // on loopback, a pass/fail counter that ends with the summary line scripts/test.sh counts, and the Deno fixture
 // that writes the tiny checkpoint the model and explorer tests load.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
 
-export const CHROMIUM = process.env.KVSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-// WebGPU on Linux is behind --enable-unsafe-webgpu (the only flag the adapter needs here, as root with --no-sandbox:
-// Chromium 156 then falls back to SwiftShader by itself; without it navigator.gpu exists but requestAdapter gives
-// null). The Vulkan/ANGLE/adapter flags only pin that choice. The rest keeps Chromium off the network and out of
-// the user's profile.
-export const FLAGS = [
-  '--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--metrics-recording-only',
-];
+// Chromium, its flags and the Vite + Chromium session live with the CLI, which also drives them (bench --browser).
+export { CHROMIUM, FLAGS, startSession } from '../../harness/cli/chromium.mjs';
 
 /** Named checks printed as they go; finish() prints `<label>: N passed, M failed` and exits (0 only if all passed). */
 export function checkList(label) {
@@ -41,29 +28,6 @@ export function runModelFixture(dir) {
   process.stdout.write(deno.stdout ?? '');
   if (deno.status !== 0) process.stdout.write(deno.stderr ?? '');
   return deno.status === 0 ? null : `exit ${deno.status ?? deno.signal ?? deno.error?.message}`;
-}
-
-/**
- * Vite on loopback and Chromium in a throwaway profile. Returns {base (the app's URL), browser, close()}; a Chromium
- * that does not start is an Error naming the binary and how to install it (Vite is closed again).
- */
-export async function startSession() {
-  const server = await createServer({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
-  await server.listen();
-  const base = `http://127.0.0.1:${server.httpServer.address().port}/harness/web/index.html`;
-  const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
-  const cleanup = async () => {
-    await server.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
-  let browser;
-  try {
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
-  } catch (e) {
-    await cleanup();
-    throw new Error(`could not start Chromium at ${CHROMIUM}: ${e.message.split('\n')[0]} (install Debian's chromium: scripts/setup.sh)`);
-  }
-  return { base, browser, async close() { await browser.close(); await cleanup(); } };
 }
 
 /**
