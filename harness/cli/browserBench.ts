@@ -6,7 +6,8 @@
 import type { BenchRow } from '../bench/benchRow.ts';
 import type { ModelBenchRow } from '../bench/models.ts';
 import type { ProbeBenchRow } from '../bench/probes.ts';
-import type { BenchKind, BenchPageResult } from '../web/benchView.ts';
+import { adapterCacheEntries, mergeAdapterCache } from '../../src/gpu/adapterCache.ts';
+import { type BenchKind, type BenchPageResult, CARRIED_CACHES, type CarriedCaches } from '../web/benchView.ts';
 
 export type BrowserChoice = 'chromium' | 'both';
 
@@ -58,13 +59,20 @@ export async function benchInChromium(kind: BenchKind, opts: Record<string, unkn
   try {
     const page = await session.browser.newPage();
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') console.error(`chromium: ${m.text()}`);
+      // a 404 is the checkpoint reader asking for an optional file (index.json, generation_config.json, ...)
+      if ((m.type() === 'error' || m.type() === 'warning') && !/status of 404/.test(m.text())) console.error(`chromium: ${m.text()}`);
     });
     page.on('pageerror', (e) => console.error(`chromium page error: ${e.message}`));
-    await page.goto(`${session.base}?run=bench&kind=${kind}&opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    // the tab starts with this machine's roofline and tuning entries and hands back what it measured
+    const sent: CarriedCaches = Object.fromEntries(CARRIED_CACHES.map((k) => [k, adapterCacheEntries(k)]));
+    await page.goto(`${session.base}?run=bench&kind=${kind}&opts=${encodeURIComponent(JSON.stringify({ ...opts, adapterCaches: sent }))}`);
     await page.waitForFunction(() => ['done', 'error'].includes(window.__kvscopeBench?.status ?? ''), null, { timeout: timeoutMin * 60_000, polling: 1000 });
     const res = await page.evaluate(() => window.__kvscopeBench!);
     if (res.status === 'error') throw new Error(`bench ${kind} in Chromium (${res.adapter || 'no adapter'}): ${res.error}`);
+    for (const k of CARRIED_CACHES) {
+      const fresh = Object.entries(res.caches?.[k] ?? {}).filter(([id, v]) => JSON.stringify(v) !== JSON.stringify(sent[k]?.[id]));
+      if (fresh.length) mergeAdapterCache(k, Object.fromEntries(fresh));
+    }
     return res;
   } finally {
     await session.close();

@@ -3,7 +3,12 @@
 // prints (console.log: header, table, notes) and its rows are published on window.__kvscopeBench for the CLI's
 // Chromium driver (harness/cli/browserBench.ts, `bench <kind> --browser`). Checkpoints come over HTTP: the CLI
 // writes them in Deno and passes their paths under the served root in opts.checkpoints.
+import { adapterCacheEntries, mergeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
+
+/** The per-adapter stores carried between the CLI and the tab (a throwaway profile keeps no localStorage). */
+export const CARRIED_CACHES = ['roofline', 'tuning'] as const;
+export type CarriedCaches = Partial<Record<(typeof CARRIED_CACHES)[number], Record<string, unknown>>>;
 
 export type BenchKind = 'kernels' | 'models' | 'probes';
 
@@ -16,6 +21,8 @@ export interface BenchPageResult {
   lines: string[];
   rows: unknown[];
   error?: string;
+  /** This tab's roofline and tuning stores after the run (what it measured included), for the CLI to keep. */
+  caches?: CarriedCaches;
 }
 
 declare global {
@@ -40,7 +47,9 @@ export async function runBenchInPage(gpu: Gpu, params: URLSearchParams): Promise
     log(...a);
   };
   try {
-    const opts = JSON.parse(params.get('opts') ?? '{}') as Record<string, unknown>;
+    const { adapterCaches, ...opts } = JSON.parse(params.get('opts') ?? '{}') as Record<string, unknown> & { adapterCaches?: CarriedCaches };
+    // what earlier runs measured on this adapter (kept by the CLI): the roofline and the tuned kernel choice
+    for (const kind of CARRIED_CACHES) if (adapterCaches?.[kind]) mergeAdapterCache(kind, adapterCaches[kind]!);
     if (kind === 'kernels') {
       const { benchKernels } = await import('../bench/kernels.ts');
       res.rows = await benchKernels(gpu, opts);
@@ -55,6 +64,7 @@ export async function runBenchInPage(gpu: Gpu, params: URLSearchParams): Promise
       throw new Error(`?run=bench: kind must be kernels, models or probes, got ${kind}`);
     }
     res.kind = kind;
+    res.caches = Object.fromEntries(CARRIED_CACHES.map((k) => [k, adapterCacheEntries(k)]));
     res.status = 'done';
   } catch (e) {
     res.status = 'error';

@@ -46,8 +46,17 @@ export function readAdapterCache<T>(gpu: Gpu, kind: string): T | null {
 
 /** Store this adapter's entry; returns where it went. */
 export function writeAdapterCache(gpu: Gpu, kind: string, value: unknown): string {
-  const all = readAll(kind);
-  all[adapterIdentity(gpu)] = value;
+  return mergeAdapterCache(kind, { [adapterIdentity(gpu)]: value });
+}
+
+/** Every adapter's entry of this kind in this runtime's store (to carry to another runtime: `bench --browser`). */
+export function adapterCacheEntries(kind: string): Record<string, unknown> {
+  return readAll(kind);
+}
+
+/** Add entries (adapter identity → value) to this runtime's store of this kind; returns where they went. */
+export function mergeAdapterCache(kind: string, entries: Record<string, unknown>): string {
+  const all = { ...readAll(kind), ...entries };
   const text = JSON.stringify(all, null, 1);
   const file = cacheFile(kind);
   if (file) {

@@ -2,7 +2,7 @@
 // otherwise), and the per-adapter cache gives back what was stored for this adapter only. No timing is asserted.
 import { assert, assertEquals } from '../gpu/assert.ts';
 import { measureRoofline } from '../../harness/bench/roofline.ts';
-import { adapterIdentity, readAdapterCache, writeAdapterCache } from '../../src/gpu/adapterCache.ts';
+import { adapterCacheEntries, adapterIdentity, mergeAdapterCache, readAdapterCache, writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 
 const gpu = await acquireGpu();
@@ -29,6 +29,24 @@ Deno.test({ name: 'adapter cache: keyed by adapter identity, survives a re-read'
     const all = JSON.parse(Deno.readTextFileSync(`${dir}/test-kind.json`));
     assertEquals(Object.keys(all), [adapterIdentity(gpu)]);
     assert(adapterIdentity(gpu).includes(gpu.info.description));
+  } finally {
+    Deno.env.delete('KVSCOPE_CACHE_DIR');
+    Deno.removeSync(dir, { recursive: true });
+  }
+}});
+
+// bench --browser carries the stores between Deno and the tab: a merge adds other adapters' entries, keeps this one's
+Deno.test({ name: 'adapter cache: entries of other adapters merge in beside this one', ...opts, fn() {
+  const dir = Deno.makeTempDirSync();
+  Deno.env.set('KVSCOPE_CACHE_DIR', dir);
+  try {
+    writeAdapterCache(gpu, 'test-kind', { a: 1 });
+    mergeAdapterCache('test-kind', { 'google|swiftshader|||browser|ts': { b: 2 } });
+    assertEquals(readAdapterCache(gpu, 'test-kind'), { a: 1 });
+    assertEquals(adapterCacheEntries('test-kind'), { [adapterIdentity(gpu)]: { a: 1 }, 'google|swiftshader|||browser|ts': { b: 2 } });
+    mergeAdapterCache('test-kind', { [adapterIdentity(gpu)]: { a: 3 } });
+    assertEquals(readAdapterCache(gpu, 'test-kind'), { a: 3 });
+    assertEquals(adapterCacheEntries('other-kind'), {});
   } finally {
     Deno.env.delete('KVSCOPE_CACHE_DIR');
     Deno.removeSync(dir, { recursive: true });
