@@ -87,7 +87,7 @@ async function probeSpec(o: ProbeOptions, model: MultimodalModel, modelDir: stri
   const settings = {
     model: modelDir, model_type: model.config.model_type, data: o.data, taps, layers, prefix: o.prefix ?? null,
     blockAgnosticKeys: !!o.blockAgnosticKeys, grid: o.grid ?? 'main', limit: o.limit ?? null, split: o.split ?? null, fold: o.fold ?? null,
-    seed: o.seed ?? 0, siglip: o.siglip ?? null, kvDtype: model.kvDtype, ...(o.shard ? { shard: shardName(parseShard(o.shard)) } : {}),
+    seed: o.seed ?? 0, siglip: o.siglip ?? null, ...(model.kvDtype !== 'f32' ? { kvDtype: model.kvDtype } : {}), ...(o.shard ? { shard: shardName(parseShard(o.shard)) } : {}),
   };
   return {
     task: o.task, taskOptions: { ...o, subtasks: o.subtasks?.split(',').map((s) => s.trim()) }, taps, layers, prefix: o.prefix,

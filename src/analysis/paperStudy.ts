@@ -109,7 +109,7 @@ export async function runPaperStudy(model: MultimodalModel, siglip: VisionBaseli
     }
     const settings = {
       model_type: model.config.model_type, data, taps, layers: o.layers, prefix: null as string | null, blockAgnosticKeys: false,
-      grid: 'main', limit: o.limit ?? null, size: o.size ?? null, siglip: siglip ? 'given' : null, study: 'paper', kvDtype: model.kvDtype,
+      grid: 'main', limit: o.limit ?? null, size: o.size ?? null, siglip: siglip ? 'given' : null, study: 'paper', ...(model.kvDtype !== 'f32' ? { kvDtype: model.kvDtype } : {}),
     };
     const spec: ProbeSpec = { task: t.task, taskOptions: { data, limit: o.limit, size: o.size }, taps, layers: o.layers, overlays: 2, settings, log };
     log(`== ${t.title}: ${data}`);

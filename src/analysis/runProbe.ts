@@ -67,7 +67,9 @@ export async function runProbe<S>(task: ProbeTask<S>, ctx: ProbeContext, outDir:
     const mine = [...log.done].filter(([id]) => ids.has(id)).map(([, st]) => st);
     const rows = rowsOf(mine);
     await log.writeResults(rows);
-    const report = await reportFiles(task.name, rows, task.notes);
+    // a run setting that changes the numbers is stated beside them
+    const notes = settings.kvDtype === 'f16' ? [...task.notes, 'KV cache f16 (`--kv-dtype f16`): keys and values stored rounded to f16, read widened to f32'] : task.notes;
+    const report = await reportFiles(task.name, rows, notes);
     for (const f of report.files) await log.writeFile(f.name, f.text);
     return { rows, markdown: report.markdown, files: [`${log.where}/results.jsonl`, ...report.files.map((f) => `${log.where}/${f.name}`)], computed, resumed };
   } finally {
