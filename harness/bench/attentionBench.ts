@@ -2,8 +2,9 @@
 // (bidirectional), 1024 causal text tokens, and one decode step over caches of the same lengths; kvscope's variants
 // (flash, tiled) side by side, onnxruntime-web's MultiHeadAttention / GroupQueryAttention as the peer, all timed by
 // the one method of ./timing.ts. Each row also carries its rate over the f32 1024³ matmul rate measured right
-// before it (matmul_share), so "attention vs matmul" is read from one run under the same load.
-// Big shapes cost one timed run: every kernel is compiled and warmed on a small shape first, and a row stops
+// interleaved with it (matmul_share), so "attention vs matmul" is read from one run under the same load: per
+// repetition the matmul and then each variant run once, round robin, and each reports its median.
+// Big shapes cost one timed run: every kernel is compiled and warmed on a small shape first, and a shape stops
 // repeating once it has used its time budget.
 import type { Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
@@ -12,7 +13,7 @@ import { attention, attentionVariant } from '../../src/ops/attention.ts';
 import { matmul } from '../../src/ops/matmul.ts';
 import { benchRow, type BenchRow } from './benchRow.ts';
 import { ortAttentionMs } from './ortPeer.ts';
-import { timeStage } from './timing.ts';
+import { median, timeStage } from './timing.ts';
 
 export interface AttentionShape { tokens: number; kv: number; causal: boolean; quick: boolean; name: string }
 
@@ -31,16 +32,6 @@ function fill(gpu: Gpu, t: Tensor<'f32'>): void {
   gpu.device.queue.writeBuffer(t.buffer(), 0, new Float32Array(t.numel).map((_, i) => ((i * 7919) % 17) / 17 - 0.5));
 }
 
-/** Median ms of the f32 1024³ kvscope matmul now (the same-run reference rate of the attention rows). */
-async function matmulReference(gpu: Gpu, reps: number): Promise<number> {
-  const x = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref x'), w = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref w');
-  const y = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref y');
-  fill(gpu, x);
-  fill(gpu, w);
-  const ms = await timeStage(gpu, reps, (stage) => { matmul(stage, x, w, { out: y }); });
-  [x, w, y].forEach((t) => t.dispose());
-  return ms;
-}
 
 /** Compile and warm each variant's kernels on a small problem, so that a big shape needs no warmup run. */
 async function warmKernels(gpu: Gpu, variants: readonly AttentionVariant[]): Promise<void> {
@@ -63,13 +54,17 @@ export async function benchAttention(gpu: Gpu, opts: { quick?: boolean; reps?: n
   const device = gpu.describe();
   const variants: AttentionVariant[] = ['flash', 'tiled'];
   await warmKernels(gpu, variants);
+  // the same-run reference: the f32 1024³ kvscope matmul, timed between the attention runs
+  const x = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref x'), w = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref w');
+  const y = Tensor.empty(gpu, 'f32', [1024, 1024], 'bench ref y');
+  fill(gpu, x);
+  fill(gpu, w);
+  const refRun = () => timeStage(gpu, 1, (stage) => { matmul(stage, x, w, { out: y }); }, 0);
+  await refRun();
   // the peer's rate at an earlier prefill row: a later row it would spend far over the budget on is not run
   let peerGflops: number | null = null;
   for (const s of ATTENTION_SHAPES) {
     if (opts.quick && !s.quick) continue;
-    const refMs = await matmulReference(gpu, 3);
-    const refGflops = (2 * 1024 ** 3) / refMs / 1e6;
-    opts.log?.(`f32 1024³ matmul before ${s.name}: ${refMs.toFixed(1)} ms (${refGflops.toFixed(1)} GFLOP/s)`);
     const q = Tensor.empty(gpu, 'f32', [s.tokens, heads, d], 'bench q');
     const k = Tensor.empty(gpu, 'f32', [kvHeads, s.kv, d], 'bench k');
     const v = Tensor.empty(gpu, 'f32', [kvHeads, s.kv, d], 'bench v');
@@ -86,13 +81,26 @@ export async function benchAttention(gpu: Gpu, opts: { quick?: boolean; reps?: n
     // prefill: both variants (the tuned default is marked in the log); decode: flash-decoding, the only one that applies
     const mine: AttentionVariant[] = s.tokens > 1 ? variants : ['flash'];
     opts.log?.(`attention ${s.name}: this adapter's default variant is ${attentionVariant(gpu, 'f32', s.tokens, heads, s.kv)}`);
+    const runs = (variant: AttentionVariant) => timeStage(gpu, 1, (stage) => {
+      attention(stage, q, k, v, { kvLength: s.kv, qStart, causal: s.causal, out, variant });
+    }, 0);
+    if (!big) for (const variant of mine) await runs(variant); // warm this shape's buffers
+    const times = new Map<string, number[]>([['matmul', []], ...mine.map((m): [string, number[]] => [m, []])]);
+    let spent = 0;
+    for (let r = 0; r < (big ? 1 : reps) && (r === 0 || spent * (r + 1) / r <= budget * (mine.length + 1)); r++) {
+      const t0 = performance.now();
+      times.get('matmul')!.push(await refRun());
+      for (const variant of mine) times.get(variant)!.push(await runs(variant));
+      spent += performance.now() - t0;
+    }
+    const refMs = median(times.get('matmul')!);
+    const refGflops = (2 * 1024 ** 3) / refMs / 1e6;
+    opts.log?.(`f32 1024³ matmul interleaved with ${s.name}: ${refMs.toFixed(1)} ms (${refGflops.toFixed(1)} GFLOP/s)`);
     for (const variant of mine) {
-      const ms = await timeStage(gpu, big ? 1 : reps, (stage) => {
-        attention(stage, q, k, v, { kvLength: s.kv, qStart, causal: s.causal, out, variant });
-      }, big ? 0 : 1, budget);
+      const ms = median(times.get(variant)!);
       const row = benchRow({ kernel: 'attention', case: s.name, shape, dtype: 'f32', impl: 'kvscope', variant, median_ms: ms, flops, bytes, device });
       rows.push({ ...row, matmul_share: row.gflops / refGflops });
-      opts.log?.(`attention ${s.name} ${variant}: ${ms.toFixed(1)} ms`);
+      opts.log?.(`attention ${s.name} ${variant}: ${ms.toFixed(1)} ms over ${times.get(variant)!.length} runs`);
     }
     [q, k, v, out].forEach((t) => t.dispose());
     if (opts.peers === false) continue;
@@ -110,5 +118,6 @@ export async function benchAttention(gpu: Gpu, opts: { quick?: boolean; reps?: n
       if (s.tokens > 1) peerGflops = row.gflops;
     }
   }
+  [x, w, y].forEach((t) => t.dispose());
   return rows;
 }

@@ -21,6 +21,8 @@ interface AttnCase {
   sQ: number; heads: number; kvHeads: number; d: number; kvLen: number; capacity: number; qStart?: number;
   causal: boolean; segments?: number[]; block?: BlockRule[]; splits?: number; f16?: boolean;
   variant?: AttentionVariant; chunkBytes?: number;
+  /** q multiplied by this: scaled scores of tens, where a softmax max off by more than ~80 overflows e^x */
+  qScale?: number;
 }
 
 const list: AttnCase[] = [
@@ -50,6 +52,9 @@ const list: AttnCase[] = [
   { sQ: 45, heads: 6, kvHeads: 2, d: 40, kvLen: 45, capacity: 50, causal: true, segments: [0, 9, 30, 45], variant: 'tiled',
     block: [{ queries: [3, 40], keys: [[1, 2], [17, 22]] }, { queries: [20, 21], keys: [[0, 45]] }] },
   { sQ: 61, heads: 4, kvHeads: 1, d: 20, kvLen: 61, capacity: 64, causal: false, variant: 'tiled', chunkBytes: 4 * 4 * 64 * 9 },
+  // large scores (q × 25): the per-tile maxima the tiled softmax starts from must be the row's true max
+  { sQ: 70, heads: 4, kvHeads: 2, d: 64, kvLen: 70, capacity: 72, causal: true, qScale: 25 },
+  { sQ: 40, heads: 2, kvHeads: 1, d: 32, kvLen: 90, capacity: 90, qStart: 50, causal: false, qScale: 25, segments: [0, 37, 90] },
   { sQ: 50, heads: 6, kvHeads: 2, d: 128, kvLen: 300, capacity: 320, qStart: 250, causal: true, variant: 'tiled', chunkBytes: 4 * 6 * 300 * 7,
     block: [{ queries: [0, 50], keys: [[100, 180]] }] },
 ];
@@ -63,7 +68,7 @@ function name(c: AttnCase): string {
   return `attention S_q=${c.sQ} heads=${c.heads}/${c.kvHeads} d=${c.d} kv=${c.kvLen}/${c.capacity}` +
     `${c.qStart ? ` qStart=${c.qStart}` : ''} ${c.causal ? 'causal' : 'bidirectional'}${c.segments ? ` segments ${c.segments.join(',')}` : ''}` +
     `${c.block ? ` ${c.block.length} block rules` : ''}${c.splits ? ` splits=${c.splits}` : ''}${c.f16 ? ' f16 cache' : ''}` +
-    ` ${c.variant}${c.chunkBytes ? ` chunks ≤${c.chunkBytes} B` : ''}`;
+    ` ${c.variant}${c.chunkBytes ? ` chunks ≤${c.chunkBytes} B` : ''}${c.qScale ? ` q×${c.qScale}` : ''}`;
 }
 
 export const cases: OpCase[] = list.map((c) => ({
@@ -73,7 +78,7 @@ export const cases: OpCase[] = list.map((c) => ({
   tol: { atol: 2e-5, rtol: 1e-4 },
   async run(gpu, rng) {
     const dt = c.f16 ? 'f16' : 'f32';
-    const qv = rng.normals(c.sQ * c.heads * c.d).map(Math.fround);
+    const qv = rng.normals(c.sQ * c.heads * c.d).map((x) => Math.fround(x * (c.qScale ?? 1)));
     const kv = rng.normals(c.kvHeads * c.capacity * c.d).map((x) => roundTo(dt, x));
     const vv = rng.normals(c.kvHeads * c.capacity * c.d).map((x) => roundTo(dt, x));
     // stale rows beyond kvLength: huge values that would dominate if read (6e4: near the top of f16's range)
