@@ -24,7 +24,7 @@ const ROOT = new URL('../../', import.meta.url).pathname.replace(/\/+$/, '');
 /** A checkpoint directory as a path under the repository root (what Vite serves to the tab); one outside is an error. */
 export function servedPath(dir: string): string {
   const real = Deno.realPathSync(dir);
-  if (!real.startsWith(`${ROOT}/`)) throw new Error(`bench --browser: ${dir} is outside ${ROOT}, which is all the page is served (use a --cache-dir under it)`);
+  if (!real.startsWith(`${ROOT}/`)) throw new Error(`bench --browser: ${dir} is outside ${ROOT}, the folder Vite serves to the page (run kvscope from there: checkpoints go to ./out/bench-models)`);
   return real.slice(ROOT.length + 1);
 }
 
@@ -52,7 +52,7 @@ interface Page {
  * Run one bench in a Chromium tab. `opts` are the bench's own options (JSON-able; checkpoints as paths under the
  * repository root, which Vite serves). Resolves with what the page published; a page error is a rejection.
  */
-export async function benchInChromium(kind: BenchKind, opts: Record<string, unknown>, timeoutMin = 60): Promise<BenchPageResult> {
+export async function benchInChromium(kind: BenchKind, opts: Record<string, unknown>, timeoutMin = opts.dims === 'real-0.5b' ? 12 * 60 : 60): Promise<BenchPageResult> {
   const { startSession } = await import('./chromium.mjs') as { startSession(o: { prebundle: string[] }): Promise<Session> };
   // the kernel table's peers, imported by the page only when it gets to them
   const session = await startSession({ prebundle: kind === 'kernels' && opts.peers !== false ? ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web/webgpu'] : [] });
