@@ -62,7 +62,7 @@ const llama = await writeFlavour('llama', llamaCfg, NEW.prefix, 'lm_head.weight'
 // legacy Qwen2.5-VL names (`model.layers.*`), loaded under the new prefix through the checkpoint's name mapping
 const qwenVl = await writeFlavour('qwen2_5_vl', mropeCfg, 'model.', null, qwenVlJson);
 // untied (as Qwen2.5-VL-7B): a tied random head tends to repeat the input token, which would hide greedy bugs
-const qwenVlUntied = await writeFlavour('qwen2_5_vl-untied', mropeCfg, 'model.', 'lm_head.weight', { ...qwenVlJson, tie_word_embeddings: false });
+const qwenVlUntied = await writeFlavour('qwen2_5_vl-untied', { ...mropeCfg, tie_word_embeddings: false }, 'model.', 'lm_head.weight', { ...qwenVlJson, tie_word_embeddings: false });
 
 async function open(f: Flavour, dir = f.dir): Promise<{ dec: Decoder; ref: DecoderRefWeights }> {
   const weights = new Weights(await openCheckpoint(dir));
