@@ -53,9 +53,11 @@ interface Page {
  * repository root, which Vite serves). Resolves with what the page published; a page error is a rejection.
  */
 export async function benchInChromium(kind: BenchKind, opts: Record<string, unknown>, timeoutMin = opts.dims === 'real-0.5b' ? 12 * 60 : 60): Promise<BenchPageResult> {
-  const { startSession } = await import('./chromium.mjs') as { startSession(o: { prebundle: string[] }): Promise<Session> };
-  // the kernel table's peers, imported by the page only when it gets to them
-  const session = await startSession({ prebundle: kind === 'kernels' && opts.peers !== false ? ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web/webgpu'] : [] });
+  const { startSession } = await import('./chromium.mjs') as { startSession(o: { prebundle: string[]; unbundled: string[] }): Promise<Session> };
+  // the kernel table's peers, imported by the page only when it gets to them: tfjs bundled up front, onnxruntime-web
+  // served as it is (bundled, it looks for its .wasm in the wrong folder)
+  const peers = kind === 'kernels' && opts.peers !== false;
+  const session = await startSession({ prebundle: peers ? ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] : [], unbundled: peers ? ['onnxruntime-web'] : [] });
   try {
     const page = await session.browser.newPage();
     page.on('console', (m) => {
@@ -84,12 +86,26 @@ export async function benchInChromium(kind: BenchKind, opts: Record<string, unkn
 /** One measured quantity of one row, in both runtimes. */
 interface Pair { what: string; metric: string; deno: number | null; chromium: number | null }
 
-function pairs<R>(deno: R[], chromium: R[], key: (r: R) => string, metrics: [string, (r: R) => number | null][]): Pair[] {
+/** Rows by key; a key that repeats within one runtime (attention: flash and tiled rows) is paired in order (#2, #3 …). */
+function keyed<R>(rows: R[], key: (r: R) => string): Map<string, R> {
+  const m = new Map<string, R>(), seen = new Map<string, number>();
+  for (const r of rows) {
+    const k = key(r), n = (seen.get(k) ?? 0) + 1;
+    seen.set(k, n);
+    m.set(n > 1 ? `${k} #${n}` : k, r);
+  }
+  return m;
+}
+
+function pairs<R>(deno: R[], chromium: R[], key: (r: R) => string, metrics: [string, (r: R) => number | null][], tag: (r: R) => string = () => ''): Pair[] {
+  const d = keyed(deno, key), c = keyed(chromium, key);
   const out: Pair[] = [];
-  const keys = [...new Set([...deno.map(key), ...chromium.map(key)])];
-  for (const k of keys) {
-    const d = deno.find((r) => key(r) === k), c = chromium.find((r) => key(r) === k);
-    for (const [metric, f] of metrics) out.push({ what: k, metric, deno: d ? f(d) : null, chromium: c ? f(c) : null });
+  for (const k of new Set([...d.keys(), ...c.keys()])) {
+    const dr = d.get(k), cr = c.get(k);
+    // what tells the rows of one key apart (a kernel's variant), from each runtime where they differ
+    const tags = [...new Set([dr, cr].filter((r): r is R => r !== undefined).map(tag))].filter(Boolean).join('/');
+    const what = `${k.replace(/ #\d+$/, '')}${tags ? ` ${tags}` : ''}`;
+    for (const [metric, f] of metrics) out.push({ what, metric, deno: dr ? f(dr) : null, chromium: cr ? f(cr) : null });
   }
   return out;
 }
@@ -98,7 +114,7 @@ function pairs<R>(deno: R[], chromium: R[], key: (r: R) => string, metrics: [str
 export function sideBySide(kind: BenchKind, deno: unknown[], chromium: unknown[]): Pair[] {
   if (kind === 'kernels') {
     const key = (r: BenchRow) => `${r.kernel} ${r.case} ${r.dtype} ${r.impl}`;
-    return pairs(deno as BenchRow[], chromium as BenchRow[], key, [['median ms', (r) => r.median_ms]]);
+    return pairs(deno as BenchRow[], chromium as BenchRow[], key, [['median ms', (r) => r.median_ms]], (r) => r.variant ?? '');
   }
   if (kind === 'models') {
     return pairs(deno as ModelBenchRow[], chromium as ModelBenchRow[], (r) => `${r.arch} ${r.dims}/${r.dtype}`, [

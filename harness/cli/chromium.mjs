@@ -23,18 +23,20 @@ export const FLAGS = [
  * Chromium that does not start is an Error naming the binary and how to install it (Vite is closed again).
  * No file watching and no HMR: a source edited while a page runs (a shared tree) would otherwise reload the page and
  * start its work over. `prebundle`: packages the page imports lazily, bundled before it loads (Vite's optimizer
- * finding them mid-run would otherwise want a reload).
+ * finding them mid-run would otherwise want a reload), in this session's own cache folder (another Vite on the
+ * same tree re-optimising node_modules/.vite would pull the bundles from under the page); `unbundled`: packages
+ * served as they are (onnxruntime-web finds its .wasm next to its own module).
  */
-export async function startSession({ prebundle = [] } = {}) {
+export async function startSession({ prebundle = [], unbundled = [] } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
   const server = await createServer({
     configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    ...(prebundle.length ? { optimizeDeps: { include: prebundle } } : {}),
+    ...(prebundle.length || unbundled.length ? { cacheDir: join(profile, 'vite'), optimizeDeps: { include: prebundle, exclude: unbundled } } : {}),
   });
   await server.listen();
   const origin = `http://127.0.0.1:${server.httpServer.address().port}`;
   const base = `${origin}/harness/web/index.html`;
-  const profile = mkdtempSync(join(tmpdir(), 'kvscope-chromium-'));
   const cleanup = async () => {
     await server.close();
     rmSync(profile, { recursive: true, force: true });
