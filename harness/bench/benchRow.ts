@@ -26,7 +26,7 @@ export interface BenchRow {
   /** compute-bound rows vs the FMA peak, memory-bound rows vs the read bandwidth (bench roofline) */
   bound?: 'compute' | 'memory';
   roofline_pct?: number;
-  /** attention rows: GFLOP/s over the f32 1024³ kvscope matmul rate measured in the same run, just before the row */
+  /** attention rows: GFLOP/s over the f32 1024³ kvscope matmul rate timed in the same run, interleaved with the row's runs */
   matmul_share?: number;
   device: string;
   runtime?: BenchRuntime;

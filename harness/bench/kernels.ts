@@ -82,7 +82,7 @@ export async function benchKernels(gpu: Gpu, opts: KernelBenchOptions = {}): Pro
     const f32 = kv('matmul', 'square 1024³'), bf16 = kv('matmul', 'square 1024³', 'bf16');
     if (f32 && bf16) print(`bf16/f32 time at 1024³: ${(bf16.median_ms / f32.median_ms).toFixed(2)}×`);
     for (const a of rows.filter((r) => r.kernel === 'attention' && r.matmul_share !== undefined && r.shape.tokens > 1)) {
-      print(`attention ${a.case} ${a.impl} ${a.variant}: ${a.gflops.toFixed(1)} GFLOP/s = ${(100 * a.matmul_share!).toFixed(0)}% of the f32 1024³ matmul rate measured just before it`);
+      print(`attention ${a.case} ${a.impl} ${a.variant}: ${a.gflops.toFixed(1)} GFLOP/s = ${(100 * a.matmul_share!).toFixed(0)}% of the f32 1024³ matmul rate timed interleaved with it`);
     }
     const cpu = await cpuMatmulCeiling();
     print(cpu.gflops !== null ? `CPU ceiling: ${cpu.gflops.toFixed(1)} GFLOP/s (${cpu.how})` : `CPU ceiling: ${cpu.how}`);
