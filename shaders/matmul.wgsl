@@ -170,6 +170,79 @@ fn tile_any(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(r0, c0);
 }
 
+// Prefill, 32×32 register tiles (`reg32`), 16-bit weights: as tile_16 but each invocation owns a 32×32 block of y
+// (8×8 mat4x4 accumulators, function-local named variables) and reads 64 vec4s per K step of 4 for 4096 FMAs —
+// twice the FMA:load ratio of the 16×16 tile, for adapters where a storage load costs many FMAs (llvmpipe: inside
+// a loop every load is a per-lane scalar loop). K % 4 == 0 only. f32 weights and other K keep the 16×16 tile_*:
+// the f32 form of this kernel took llvmpipe (LLVM 15) ~4 minutes to compile on a loaded 2-core machine, against
+// ~20 s for this one.
+const T32: u32 = 32u;
+
+@compute @workgroup_size(WG)
+fn tile32_16(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k4 = params.k / 4u;
+  let r0 = gid.y * T32; let c0 = gid.x * T32;
+  let xr0 = x_rows(r0 + 0u, k4);
+  let xr1 = x_rows(r0 + 4u, k4);
+  let xr2 = x_rows(r0 + 8u, k4);
+  let xr3 = x_rows(r0 + 12u, k4);
+  let xr4 = x_rows(r0 + 16u, k4);
+  let xr5 = x_rows(r0 + 20u, k4);
+  let xr6 = x_rows(r0 + 24u, k4);
+  let xr7 = x_rows(r0 + 28u, k4);
+  let wr0 = w_rows(c0 + 0u, params.k);
+  let wr1 = w_rows(c0 + 4u, params.k);
+  let wr2 = w_rows(c0 + 8u, params.k);
+  let wr3 = w_rows(c0 + 12u, params.k);
+  let wr4 = w_rows(c0 + 16u, params.k);
+  let wr5 = w_rows(c0 + 20u, params.k);
+  let wr6 = w_rows(c0 + 24u, params.k);
+  let wr7 = w_rows(c0 + 28u, params.k);
+  var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>(); var a04 = mat4x4<f32>(); var a05 = mat4x4<f32>(); var a06 = mat4x4<f32>(); var a07 = mat4x4<f32>();
+  var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>(); var a14 = mat4x4<f32>(); var a15 = mat4x4<f32>(); var a16 = mat4x4<f32>(); var a17 = mat4x4<f32>();
+  var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>(); var a24 = mat4x4<f32>(); var a25 = mat4x4<f32>(); var a26 = mat4x4<f32>(); var a27 = mat4x4<f32>();
+  var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>(); var a34 = mat4x4<f32>(); var a35 = mat4x4<f32>(); var a36 = mat4x4<f32>(); var a37 = mat4x4<f32>();
+  var a40 = mat4x4<f32>(); var a41 = mat4x4<f32>(); var a42 = mat4x4<f32>(); var a43 = mat4x4<f32>(); var a44 = mat4x4<f32>(); var a45 = mat4x4<f32>(); var a46 = mat4x4<f32>(); var a47 = mat4x4<f32>();
+  var a50 = mat4x4<f32>(); var a51 = mat4x4<f32>(); var a52 = mat4x4<f32>(); var a53 = mat4x4<f32>(); var a54 = mat4x4<f32>(); var a55 = mat4x4<f32>(); var a56 = mat4x4<f32>(); var a57 = mat4x4<f32>();
+  var a60 = mat4x4<f32>(); var a61 = mat4x4<f32>(); var a62 = mat4x4<f32>(); var a63 = mat4x4<f32>(); var a64 = mat4x4<f32>(); var a65 = mat4x4<f32>(); var a66 = mat4x4<f32>(); var a67 = mat4x4<f32>();
+  var a70 = mat4x4<f32>(); var a71 = mat4x4<f32>(); var a72 = mat4x4<f32>(); var a73 = mat4x4<f32>(); var a74 = mat4x4<f32>(); var a75 = mat4x4<f32>(); var a76 = mat4x4<f32>(); var a77 = mat4x4<f32>();
+  for (var q = 0u; q < k4; q++) {
+    let e = 4u * q;
+    let t0 = transpose(quads_x4(xr0, q));
+    let t1 = transpose(quads_x4(xr1, q));
+    let t2 = transpose(quads_x4(xr2, q));
+    let t3 = transpose(quads_x4(xr3, q));
+    let t4 = transpose(quads_x4(xr4, q));
+    let t5 = transpose(quads_x4(xr5, q));
+    let t6 = transpose(quads_x4(xr6, q));
+    let t7 = transpose(quads_x4(xr7, q));
+    let u0 = quads_w16(wr0, e);
+    let u1 = quads_w16(wr1, e);
+    let u2 = quads_w16(wr2, e);
+    let u3 = quads_w16(wr3, e);
+    let u4 = quads_w16(wr4, e);
+    let u5 = quads_w16(wr5, e);
+    let u6 = quads_w16(wr6, e);
+    let u7 = quads_w16(wr7, e);
+    a00 += t0 * u0; a01 += t0 * u1; a02 += t0 * u2; a03 += t0 * u3; a04 += t0 * u4; a05 += t0 * u5; a06 += t0 * u6; a07 += t0 * u7;
+    a10 += t1 * u0; a11 += t1 * u1; a12 += t1 * u2; a13 += t1 * u3; a14 += t1 * u4; a15 += t1 * u5; a16 += t1 * u6; a17 += t1 * u7;
+    a20 += t2 * u0; a21 += t2 * u1; a22 += t2 * u2; a23 += t2 * u3; a24 += t2 * u4; a25 += t2 * u5; a26 += t2 * u6; a27 += t2 * u7;
+    a30 += t3 * u0; a31 += t3 * u1; a32 += t3 * u2; a33 += t3 * u3; a34 += t3 * u4; a35 += t3 * u5; a36 += t3 * u6; a37 += t3 * u7;
+    a40 += t4 * u0; a41 += t4 * u1; a42 += t4 * u2; a43 += t4 * u3; a44 += t4 * u4; a45 += t4 * u5; a46 += t4 * u6; a47 += t4 * u7;
+    a50 += t5 * u0; a51 += t5 * u1; a52 += t5 * u2; a53 += t5 * u3; a54 += t5 * u4; a55 += t5 * u5; a56 += t5 * u6; a57 += t5 * u7;
+    a60 += t6 * u0; a61 += t6 * u1; a62 += t6 * u2; a63 += t6 * u3; a64 += t6 * u4; a65 += t6 * u5; a66 += t6 * u6; a67 += t6 * u7;
+    a70 += t7 * u0; a71 += t7 * u1; a72 += t7 * u2; a73 += t7 * u3; a74 += t7 * u4; a75 += t7 * u5; a76 += t7 * u6; a77 += t7 * u7;
+  }
+  store_sub(r0 + 0u, c0 + 0u, a00); store_sub(r0 + 0u, c0 + 4u, a01); store_sub(r0 + 0u, c0 + 8u, a02); store_sub(r0 + 0u, c0 + 12u, a03); store_sub(r0 + 0u, c0 + 16u, a04); store_sub(r0 + 0u, c0 + 20u, a05); store_sub(r0 + 0u, c0 + 24u, a06); store_sub(r0 + 0u, c0 + 28u, a07);
+  store_sub(r0 + 4u, c0 + 0u, a10); store_sub(r0 + 4u, c0 + 4u, a11); store_sub(r0 + 4u, c0 + 8u, a12); store_sub(r0 + 4u, c0 + 12u, a13); store_sub(r0 + 4u, c0 + 16u, a14); store_sub(r0 + 4u, c0 + 20u, a15); store_sub(r0 + 4u, c0 + 24u, a16); store_sub(r0 + 4u, c0 + 28u, a17);
+  store_sub(r0 + 8u, c0 + 0u, a20); store_sub(r0 + 8u, c0 + 4u, a21); store_sub(r0 + 8u, c0 + 8u, a22); store_sub(r0 + 8u, c0 + 12u, a23); store_sub(r0 + 8u, c0 + 16u, a24); store_sub(r0 + 8u, c0 + 20u, a25); store_sub(r0 + 8u, c0 + 24u, a26); store_sub(r0 + 8u, c0 + 28u, a27);
+  store_sub(r0 + 12u, c0 + 0u, a30); store_sub(r0 + 12u, c0 + 4u, a31); store_sub(r0 + 12u, c0 + 8u, a32); store_sub(r0 + 12u, c0 + 12u, a33); store_sub(r0 + 12u, c0 + 16u, a34); store_sub(r0 + 12u, c0 + 20u, a35); store_sub(r0 + 12u, c0 + 24u, a36); store_sub(r0 + 12u, c0 + 28u, a37);
+  store_sub(r0 + 16u, c0 + 0u, a40); store_sub(r0 + 16u, c0 + 4u, a41); store_sub(r0 + 16u, c0 + 8u, a42); store_sub(r0 + 16u, c0 + 12u, a43); store_sub(r0 + 16u, c0 + 16u, a44); store_sub(r0 + 16u, c0 + 20u, a45); store_sub(r0 + 16u, c0 + 24u, a46); store_sub(r0 + 16u, c0 + 28u, a47);
+  store_sub(r0 + 20u, c0 + 0u, a50); store_sub(r0 + 20u, c0 + 4u, a51); store_sub(r0 + 20u, c0 + 8u, a52); store_sub(r0 + 20u, c0 + 12u, a53); store_sub(r0 + 20u, c0 + 16u, a54); store_sub(r0 + 20u, c0 + 20u, a55); store_sub(r0 + 20u, c0 + 24u, a56); store_sub(r0 + 20u, c0 + 28u, a57);
+  store_sub(r0 + 24u, c0 + 0u, a60); store_sub(r0 + 24u, c0 + 4u, a61); store_sub(r0 + 24u, c0 + 8u, a62); store_sub(r0 + 24u, c0 + 12u, a63); store_sub(r0 + 24u, c0 + 16u, a64); store_sub(r0 + 24u, c0 + 20u, a65); store_sub(r0 + 24u, c0 + 24u, a66); store_sub(r0 + 24u, c0 + 28u, a67);
+  store_sub(r0 + 28u, c0 + 0u, a70); store_sub(r0 + 28u, c0 + 4u, a71); store_sub(r0 + 28u, c0 + 8u, a72); store_sub(r0 + 28u, c0 + 12u, a73); store_sub(r0 + 28u, c0 + 16u, a74); store_sub(r0 + 28u, c0 + 20u, a75); store_sub(r0 + 28u, c0 + 24u, a76); store_sub(r0 + 28u, c0 + 28u, a77);
+}
+
 // Decode: one row of x; each invocation reduces TN weight rows over all of K.
 fn gemv_store(c0: u32, s: vec4<f32>) {
   for (var j = 0u; j < 4u; j++) { store_y(0u, c0 + j, s[j]); }

@@ -6,7 +6,7 @@ import type { Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
 import { type AttentionVariant, type GemvVariant, type KernelChoice, type MatmulTileVariant, setKernelChoice } from '../../src/gpu/tuning.ts';
 import { attention } from '../../src/ops/attention.ts';
-import { matmul } from '../../src/ops/matmul.ts';
+import { matmul, subgroupGemv } from '../../src/ops/matmul.ts';
 import { timeStage } from './timing.ts';
 
 async function fastest<V extends MatmulTileVariant | GemvVariant>(gpu: Gpu, variants: readonly V[], m: number, n: number, k: number, reps: number, measured: Record<string, number>): Promise<V> {
@@ -42,8 +42,10 @@ async function fastestAttention(gpu: Gpu, reps: number, measured: Record<string,
 export async function tuneKernels(gpu: Gpu, opts: { reps?: number; persist?: boolean } = {}): Promise<KernelChoice & { cachedIn: string | null }> {
   const reps = opts.reps ?? 3;
   const measured: Record<string, number> = {};
-  const matmulTile = await fastest(gpu, ['reg16', 'wg64'] as const, 256, 1024, 1024, reps, measured);
-  const gemv = await fastest(gpu, ['rows', 'split'] as const, 1, 4096, 4096, reps, measured);
+  const matmulTile = await fastest(gpu, ['reg16', 'reg32', 'wg64'] as const, 256, 1024, 1024, reps, measured);
+  // the subgroup gemv only where `subgroups` is offered and its self-test passed
+  const gemvVariants: GemvVariant[] = subgroupGemv(gpu) ? ['rows', 'split', 'subgroup'] : ['rows', 'split'];
+  const gemv = await fastest(gpu, gemvVariants, 1, 4096, 4096, reps, measured);
   const attention = await fastestAttention(gpu, reps, measured);
   const choice: KernelChoice = { matmulTile, gemv, attention, source: 'tuned', measured };
   const cachedIn = setKernelChoice(gpu, choice, opts.persist ?? true);

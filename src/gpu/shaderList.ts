@@ -13,6 +13,7 @@ export const SHADERS = [
   'key_consistency',
   'kv_write',
   'matmul',
+  'matmul_subgroups',
   'norm',
   'probe/co_segmentation',
   'probe/correspondence',
@@ -35,6 +36,7 @@ export const SHADERS = [
 /** Shaders that need an optional device feature: compiled only where the device has it. */
 export const SHADER_FEATURES: Record<string, string> = {
   attention_f16: 'shader-f16',
+  matmul_subgroups: 'subgroups',
   roofline_f16: 'shader-f16',
   selftest_f16: 'shader-f16',
   selftest_subgroups: 'subgroups',

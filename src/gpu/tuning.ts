@@ -4,10 +4,17 @@
 import { readAdapterCache, writeAdapterCache } from './adapterCache.ts';
 import type { Gpu } from './device.ts';
 
-/** Prefill matmul: `reg16` 16×16 register tiles, no workgroup memory; `wg64` 64×64 workgroup-memory tiles. */
-export type MatmulTileVariant = 'reg16' | 'wg64';
-/** Decode matmul: `rows` one invocation per 4 weight rows over all K; `split` a workgroup per 4 rows, split K. */
-export type GemvVariant = 'rows' | 'split';
+/**
+ * Prefill matmul: `reg16` 16×16 register tiles, no workgroup memory; `reg32` 32×32 register tiles for 16-bit
+ * weights with K % 4 == 0 (f32 weights and other K take the 16×16 tiles); `wg64` 64×64 workgroup-memory tiles.
+ */
+export type MatmulTileVariant = 'reg16' | 'reg32' | 'wg64';
+/**
+ * Decode matmul: `rows` one invocation per 4 weight rows over all K; `split` a workgroup per 4 rows, split K, tree
+ * reduction in workgroup memory; `subgroup` the same split with subgroupAdd reductions (matmul_subgroups.wgsl, only
+ * where `subgroups` is offered and its self-test passed).
+ */
+export type GemvVariant = 'rows' | 'split' | 'subgroup';
 /**
  * Prefill attention over an f32 cache: `flash` the one-pass online-softmax kernel (attention.wgsl); `tiled` scores,
  * softmax and P·V as register-tiled passes over chunks of queries (attention_tiled.wgsl, scores held per chunk).
@@ -31,7 +38,7 @@ const choices = new WeakMap<Gpu, KernelChoice>();
 
 function valid(c: unknown): c is KernelChoice {
   const o = c as KernelChoice | null;
-  return !!o && (o.matmulTile === 'reg16' || o.matmulTile === 'wg64') && (o.gemv === 'rows' || o.gemv === 'split') &&
+  return !!o && (o.matmulTile === 'reg16' || o.matmulTile === 'reg32' || o.matmulTile === 'wg64') && (o.gemv === 'rows' || o.gemv === 'split' || o.gemv === 'subgroup') &&
     (o.attention === 'flash' || o.attention === 'tiled');
 }
 

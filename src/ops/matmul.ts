@@ -22,10 +22,15 @@ export interface MatmulOptions {
 }
 
 /** The variant `matmul` runs for this shape on this adapter (reported by the benchmarks). */
-export function matmulVariant(gpu: Gpu, m: number, _n: number, k: number, _wDtype: string): string {
+export function matmulVariant(gpu: Gpu, m: number, _n: number, k: number, wDtype: string): string {
   const c = kernelChoice(gpu);
-  if (m === 1) return k % 4 === 0 ? c.gemv : 'rows';
-  return c.matmulTile;
+  if (m === 1) return k % 4 === 0 ? (c.gemv === 'subgroup' && !subgroupGemv(gpu) ? 'split' : c.gemv) : 'rows';
+  return c.matmulTile === 'reg32' && (k % 4 !== 0 || wDtype === 'f32') ? 'reg16' : c.matmulTile;
+}
+
+/** The subgroup gemv is compiled (device offers `subgroups`) and the feature's self-test passed. */
+export function subgroupGemv(gpu: Gpu): boolean {
+  return gpu.features.subgroups && gpu.kernels.has('matmul_subgroups');
 }
 
 const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight rows per invocation (shaders/matmul.wgsl)
@@ -56,15 +61,23 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   const overrides = { W_DTYPE: floatDTypeCode(w.dtype), B_DTYPE: floatDTypeCode(opts.bias?.dtype ?? 'f32') };
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
   const choice = kernelChoice(stage.gpu);
-  const shape = path === 'gemv' ? (opts.variant ?? choice.gemv) : (opts.variant ?? choice.matmulTile);
-  if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' : shape !== 'reg16' && shape !== 'wg64') {
+  let shape = path === 'gemv' ? (opts.variant ?? choice.gemv) : (opts.variant ?? choice.matmulTile);
+  if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' && shape !== 'subgroup' : shape !== 'reg16' && shape !== 'reg32' && shape !== 'wg64') {
     throw new OpArgumentError(op, `variant '${shape}' is not a ${path} variant`);
   }
+  if (shape === 'subgroup' && !subgroupGemv(stage.gpu)) {
+    // a cached choice from a run where the self-test passed falls back to the workgroup-memory split; a forced one fails
+    if (opts.variant) throw new OpArgumentError(op, `variant 'subgroup' needs the 'subgroups' feature with a passing self-test, which this adapter (${stage.gpu.describe()}) lacks`);
+    shape = 'split';
+  }
   // split-K reads vec4s: K % 4 ≠ 0 keeps the per-row gemv
-  const split = shape === 'split' && variant !== 'any';
+  const sg = shape === 'subgroup' && variant !== 'any';
+  const split = (shape === 'split' || shape === 'subgroup') && variant !== 'any';
   const wgTile = shape === 'wg64';
-  const entry = wgTile ? 'wgtile' : split ? `gemv_split_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = stage.gpu.kernels.get('matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
+  // 32×32 register tiles: 16-bit weights with K % 4 == 0 (tile32_16); f32 weights and other K keep the 16×16 tiles
+  const t32 = shape === 'reg32' && path === 'tiled' && variant === '16';
+  const entry = wgTile ? 'wgtile' : sg ? `gemv_sg_${variant}` : split ? `gemv_split_${variant}` : t32 ? `tile32_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
+  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
@@ -88,7 +101,8 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         const groups = Math.ceil(chunk.rows / (TN * GEMV_WG));
         workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
       } else {
-        workgroups = [Math.ceil(chunk.rows / (TB * WG)), Math.ceil(rows / TB)];
+        const tb = t32 ? 2 * TB : TB;
+        workgroups = [Math.ceil(chunk.rows / (tb * WG)), Math.ceil(rows / tb)];
         if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
       }
       const xb = xc.buffer, yb = yc.buffer;

@@ -5,7 +5,7 @@ import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
 import type { GemvVariant, MatmulTileVariant } from '../../../src/gpu/tuning.ts';
-import { matmul } from '../../../src/ops/matmul.ts';
+import { matmul, subgroupGemv } from '../../../src/ops/matmul.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { matmul as matmulRef } from '../../../src/ops/ref/matmul.ts';
 import { type OpCase, withBindingLimit } from '../opCase.ts';
@@ -48,19 +48,36 @@ const list: MatmulCase[] = [
   { lead: [3, 11], n: 50, k: 33, w: 'f16', chunkAllBytes: 800 },
   { lead: [70], n: 24, k: 64, w: 'f32', chunkAllBytes: 4096 },
   // every variant the tuning run may choose, forced, on awkward shapes and every weight dtype
-  ...(['reg16', 'wg64'] as const).flatMap((variant): MatmulCase[] => [
+  ...(['reg16', 'reg32', 'wg64'] as const).flatMap((variant): MatmulCase[] => [
     { lead: [65], n: 67, k: 33, w: 'f32', bias: 'f32', variant },
     { lead: [3, 43], n: 130, k: 40, w: 'bf16', bias: 'bf16', variant },
     { lead: [2], n: 70, k: 1000, w: 'f16', variant },
     { lead: [129], n: 65, k: 17, w: 'f16', bias: 'f16', variant, chunkBytes: 340 },
     { lead: [37], n: 20, k: 36, w: 'bf16', bias: 'f32', variant, chunkAllBytes: 1000 },
   ]),
+  // reg32's 32×32 tiles (16-bit weights, K % 4 == 0) across tile and 256-column workgroup edges, M = 1; f32
+  // weights fall back to the 16×16 tile (dtype/bias pairs the cases above already compiled: each new pair is a
+  // ~20 s llvmpipe compile of tile32_16)
+  { lead: [70], n: 300, k: 132, w: 'f32', bias: 'f32', variant: 'reg32' },
+  { lead: [1], n: 129, k: 1000, w: 'bf16', bias: 'bf16', path: 'tiled', variant: 'reg32' },
+  { lead: [33], n: 65, k: 64, w: 'f16', variant: 'reg32' },
+  { lead: [2, 20], n: 257, k: 36, w: 'bf16', bias: 'bf16', variant: 'reg32', chunkBytes: 2880 },
+  { lead: [37], n: 20, k: 36, w: 'f32', variant: 'reg32', chunkAllBytes: 1000 },
   ...(['rows', 'split'] as const).flatMap((variant): MatmulCase[] => [
     { lead: [1], n: 129, k: 1000, w: 'f32', bias: 'f32', path: 'gemv', variant },
     { lead: [1], n: 7, k: 4100, w: 'bf16', path: 'gemv', variant },
     { lead: [1], n: 130, k: 64, w: 'f16', bias: 'bf16', path: 'gemv', variant, chunkBytes: 1280 },
     { lead: [1], n: 33, k: 129, w: 'f32', path: 'gemv', variant },  // K % 4 ≠ 0: split falls back to rows
   ]),
+  // the subgroup gemv (matmul_subgroups.wgsl), where `subgroups` is offered and its self-test passed; elsewhere
+  // (llvmpipe in Deno, SwiftShader) each case checks that forcing it is refused naming the feature and adapter
+  ...([
+    { lead: [1], n: 129, k: 1000, w: 'f32', bias: 'f32' },
+    { lead: [1], n: 7, k: 4100, w: 'bf16' },
+    { lead: [1], n: 130, k: 64, w: 'f16', bias: 'bf16', chunkBytes: 1280 },
+    { lead: [1], n: 1001, k: 132, w: 'bf16', bias: 'f16' },
+    { lead: [1], n: 33, k: 129, w: 'f32' },  // K % 4 ≠ 0: falls back to rows
+  ] as MatmulCase[]).map((c): MatmulCase => ({ ...c, path: 'gemv', variant: 'subgroup' })),
 ];
 
 function name(c: MatmulCase): string {
@@ -84,6 +101,18 @@ export const cases: OpCase[] = list.map((c) => ({
     const w = await under(c.chunkAllBytes ?? c.chunkBytes, () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w'));
     const bias = bv ? Tensor.from(gpu, c.bias!, [c.n], bv, 'bias') : undefined;
     const stage = new Stage(gpu, 'test matmul');
+    if (c.variant === 'subgroup' && !subgroupGemv(gpu)) {
+      let msg = '';
+      try {
+        matmul(stage, x, w, { bias, path: c.path, variant: c.variant });
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      [x, w, bias].forEach((t) => t?.dispose());
+      const refused = msg.includes("'subgroups'") && msg.includes(gpu.describe()) ? 1 : 0;
+      if (!refused) throw new Error(`matmul variant subgroup without subgroups: expected a refusal naming the feature and adapter, got ${msg ? `'${msg}'` : 'no error'}`);
+      return { got: [refused], want: [1] };
+    }
     const y = await under(c.chunkAllBytes, () => matmul(stage, x, w, { bias, path: c.path, variant: c.variant }));
     if (c.chunkBytes && w.chunks.length < 2) throw new Error(`case meant to be chunked has ${w.chunks.length} chunk`);
     if (c.chunkAllBytes && (x.chunks.length < 3 || w.chunks.length < 2 || y.chunks.length < 2)) {
