@@ -64,6 +64,11 @@ export interface ModelBenchOptions {
    * `bench models --browser` writes them in Deno (benchCheckpoints) and serves them over HTTP.
    */
   checkpoints?: Partial<Record<BenchArch, string>>;
+  /**
+   * A checkpoint of the user's (e.g. `make-tiny --from` a hub folder at 7B/8B width, or a real download): its
+   * architecture from config.json, run with the real-size defaults (1 rep, 4 decode steps, 384×384); the row names it.
+   */
+  model?: string;
 }
 
 export interface StageTime {
@@ -77,6 +82,8 @@ export interface StageTime {
 export interface ModelBenchRow {
   arch: BenchArch;
   dims: BenchDims;
+  /** The checkpoint given with --model (its folder name), when not a bench-written one. */
+  model?: string;
   dtype: BenchDType;
   /** Layers run: LM decoder layers, vision tower layers (fewer than the checkpoint's with --layers). */
   layers: { lm: number; vision: number; cut: boolean };
@@ -282,7 +289,7 @@ function stage(tokens: number, ms: number, flops: number): StageTime {
 
 /** Bench one architecture: load (reps), text-only and image forwards (warm-up + reps, interleaved), decode once. */
 async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenchOptions, 'arch' | 'json'>>, log: (s: string) => void): Promise<ModelBenchRow> {
-  const real = opts.dims === 'real-0.5b';
+  const real = opts.dims === 'real-0.5b' || !!opts.model;
   const dir = opts.checkpoints[arch] ?? await benchCheckpointDir(arch, opts, log);
   const pool = gpu.pool;
   const live0 = pool.liveBytes;
@@ -356,7 +363,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const vcfg = m.config.vision_config;
     const layers = { lm: text.num_hidden_layers, vision: 'depth' in vcfg ? vcfg.depth : vcfg.num_hidden_layers, cut: opts.layers > 0 };
     return {
-      arch, dims: opts.dims, dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), runtime: benchRuntime(), reps: opts.reps,
+      arch, dims: opts.dims, ...(opts.model ? { model: opts.model.replace(/\/+$/, '').split('/').pop() } : {}), dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), runtime: benchRuntime(), reps: opts.reps,
       image: { height: picture.height, width: picture.width }, sequence: s,
       load: { bytes, median_s: loadS, bytes_per_s: bytes / loadS },
       vision: stage(inp.visionTokens, visionMs, inp.visionFlops),
@@ -381,7 +388,7 @@ function rate(x: number): string {
 }
 
 function dimsText(r: ModelBenchRow): string {
-  return `${r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}${r.kv_dtype === 'f16' ? ' kv f16' : ''}`;
+  return `${r.model ?? r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}${r.kv_dtype === 'f16' ? ' kv f16' : ''}`;
 }
 
 /** Rows as two fixed-width tables: rates (with FLOP estimates) and memory. */
@@ -417,8 +424,26 @@ function benchArchs(opts: ModelBenchOptions): BenchArch[] {
   return archs;
 }
 
+/** --model DIR: its architecture (config.json model_type) and the checkpoint map pointing at it, cut to --layers. */
+async function givenCheckpoint(opts: ModelBenchOptions): Promise<Pick<ModelBenchOptions, 'arch' | 'checkpoints' | 'dtype'>> {
+  const dir = opts.model!;
+  let cfg: { model_type?: unknown; torch_dtype?: unknown; dtype?: unknown };
+  try {
+    cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+  } catch (e) {
+    throw new Error(`bench models --model: ${dir}/config.json: ${(e as Error).message}`);
+  }
+  const arch = cfg.model_type as BenchArch;
+  if (!(BENCH_ARCHS as readonly unknown[]).includes(arch)) throw new Error(`bench models --model: ${dir}/config.json model_type ${JSON.stringify(cfg.model_type)} is not one of ${BENCH_ARCHS.join(', ')}`);
+  if (opts.arch?.length && !opts.arch.includes(arch)) throw new Error(`bench models: --arch ${opts.arch.join(',')} does not include ${dir}'s ${arch}`);
+  // the row's dtype label: what config.json says the weights were saved in
+  const saved = ({ float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as Record<string, BenchDType>)[String(cfg.torch_dtype ?? cfg.dtype)];
+  return { arch: [arch], checkpoints: { [arch]: opts.layers ? await layerCutCheckpoint(dir, opts.layers) : dir }, ...(saved ? { dtype: saved } : {}) };
+}
+
 /** Write (when absent) the checkpoints a run with these options reads, for a runtime that cannot write them (a tab). */
 export async function benchCheckpoints(opts: ModelBenchOptions): Promise<Partial<Record<BenchArch, string>>> {
+  if (opts.model) return (await givenCheckpoint(opts)).checkpoints!;
   const o = { dims: opts.dims ?? 'tiny', dtype: opts.dtype ?? 'F16', cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0 };
   const out: Partial<Record<BenchArch, string>> = {};
   for (const arch of benchArchs(opts)) out[arch] = await benchCheckpointDir(arch, o, (s) => console.error(`bench models: ${s}`));
@@ -427,8 +452,9 @@ export async function benchCheckpoints(opts: ModelBenchOptions): Promise<Partial
 
 /** Run the model benchmark and print the table (or one JSON object per line). */
 export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promise<ModelBenchRow[]> {
-  const dims = opts.dims ?? 'tiny', real = dims === 'real-0.5b';
-  if (dims !== 'tiny' && !real) throw new Error(`bench models: --dims ${dims} is not one of tiny, real-0.5b`);
+  const dims = opts.dims ?? 'tiny', real = dims === 'real-0.5b' || !!opts.model;
+  if (dims !== 'tiny' && dims !== 'real-0.5b') throw new Error(`bench models: --dims ${dims} is not one of tiny, real-0.5b`);
+  if (opts.model) opts = { ...opts, ...await givenCheckpoint(opts) };
   if (opts.dtype !== undefined && !['F32', 'F16', 'BF16'].includes(opts.dtype)) throw new Error(`bench models: --dtype ${opts.dtype} is not one of F32, F16, BF16`);
   if (opts.image && !(opts.image.length === 2 && opts.image.every((v) => Number.isInteger(v) && v > 0))) {
     throw new Error(`bench models: --image wants HxW in pixels (e.g. 84x112), got ${opts.image.join('x')}`);
@@ -437,7 +463,7 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
   const full = {
     dims, dtype: opts.dtype ?? 'F16', reps: opts.reps ?? (real ? 1 : 5), decode: opts.decode ?? (real ? 4 : 16),
     image: opts.image ?? (real ? [384, 384] as const : [84, 112] as const), textTokens: opts.textTokens ?? (real ? 8 : 16),
-    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32', checkpoints: opts.checkpoints ?? {},
+    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32', checkpoints: opts.checkpoints ?? {}, model: opts.model ?? '',
   };
   if (!(Number.isInteger(full.warmup) && full.warmup >= 0)) throw new Error(`bench models: --warmup must be an integer ≥ 0, got ${full.warmup}`);
   if (full.layers && !real) throw new Error('bench models: --layers is for --dims real-0.5b (the tiny models have 2–4 layers)');

@@ -268,8 +268,9 @@ bench.command('models')
   .option('--warmup <n>', 'untimed forward pairs first (default 1)', (v) => parseInt(v, 10))
   .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
   .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
+  .option('--model <dir>', 'a checkpoint of yours instead of the bench-written ones (e.g. make-tiny --from a hub folder: 7B/8B widths); its architecture from config.json, real-size defaults')
   .option('--browser [runtime]', 'run the table in headless Chromium (Playwright, /usr/bin/chromium) on its WebGPU adapter; both: Deno then Chromium, side by side with the ratio')
-  .action(async ({ browser, ...o }: { dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType; browser?: string | boolean }) => {
+  .action(async ({ browser, ...o }: { model?: string; dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType; browser?: string | boolean }) => {
     const where = browserChoice(browser);
     const deno = async () => {
       const gpu = await acquireGpu();
