@@ -32,7 +32,7 @@ export interface AttentionOptions {
 /** Where the tiled variant applies: an f32 cache, enough queries and keys for its 16×16 tiles, no flash-decoding. */
 function tiledApplies(gpu: Gpu, cacheDType: string, sQ: number, nHeads: number, kvLength: number, splits: number): boolean {
   return cacheDType === 'f32' && splits <= 1 && sQ >= 16 && kvLength >= 16 && gpu.kernels.has('attention_tiled') &&
-    4 * nHeads * Math.ceil(kvLength / 4) * 4 <= gpu.limits.maxStorageBufferBindingSize;
+    4 * nHeads * Math.ceil(kvLength / 4) * 4 <= gpu.maxBindingBytes;
 }
 
 /** The variant `attention` runs for these shapes on this adapter (what bench rows name). */

@@ -50,10 +50,10 @@ export function attentionTiled(stage: Stage, q: Tensor<'f32'>, k: Tensor<'f32'>,
   if (out.numel !== sQ * nHeads * d) throw new OpArgumentError(op, `out (${out.label}) must hold ${sQ}×${nHeads * d} values`);
   const group = nHeads / nKv;
   const stride = Math.ceil(kvLength / 4) * 4;
-  const limit = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, gpu.limits.maxStorageBufferBindingSize);
+  const limit = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, gpu.maxBindingBytes);
   const cq = Math.min(sQ, tiledChunkQueries(nHeads, kvLength, limit));
-  if (4 * nHeads * stride > gpu.limits.maxStorageBufferBindingSize) {
-    throw new OpArgumentError(op, `one query's scores (${nHeads} heads × ${kvLength} keys) exceed the ${gpu.limits.maxStorageBufferBindingSize}-byte storage binding limit of ${gpu.describe()}`);
+  if (4 * nHeads * stride > gpu.maxBindingBytes) {
+    throw new OpArgumentError(op, `one query's scores (${nHeads} heads × ${kvLength} keys) exceed the ${gpu.maxBindingBytes}-byte storage binding limit of ${gpu.describe()}`);
   }
   const scores = Tensor.empty(gpu, 'f32', [nKv * cq * group, stride], 'attention scores');
   const rowinv = Tensor.empty(gpu, 'f32', [nKv * cq * group], 'attention 1/row sums');

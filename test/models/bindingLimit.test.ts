@@ -35,9 +35,8 @@ import { kernelChoice, setKernelChoice } from '../../src/gpu/tuning.ts';
 
 const gpu = await acquireGpu();
 gpu.poisonNewTensors = true; // an output row a chunk walk skips reads as NaN
-// the flash attention kernel whatever this adapter's tuning chose: the tiled variant sizes its score chunks by the
-// device's binding limit, not by the capped gpu.maxBindingBytes these tests shrink (noted in the issue)
-setKernelChoice(gpu, { ...kernelChoice(gpu), attention: 'flash' });
+// the tiled attention variant where it applies (it sizes its score chunks by the capped gpu.maxBindingBytes too)
+setKernelChoice(gpu, { ...kernelChoice(gpu), attention: 'tiled' });
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const tmp = await Deno.makeTempDir({ prefix: 'kvscope-binding-' });
 globalThis.addEventListener('unload', () => Deno.removeSync(tmp, { recursive: true }));
