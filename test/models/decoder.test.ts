@@ -178,6 +178,51 @@ Deno.test({ name: 'an M-RoPE decoder given 1D positions uses them on all three a
   dec.dispose();
 } });
 
+Deno.test({ name: 'the MLP in blocks of 5 token rows matches the float64 reference and equals the unblocked MLP; one block runs the same dispatches', ...opts, async fn() {
+  for (const [f, positions] of [[qwen2, [...Array(13).keys()]], [qwenVl, imagePositions(7).pos]] as const) {
+    const seq = Array.isArray(positions[0]) ? (positions[0] as number[]).length : positions.length;
+    const toks = ids(seq, 31, 301);
+    const { dec, ref } = await open(f);
+    const taps = Array.from({ length: f.cfg.num_hidden_layers }, (_, l): TapName => `lm.layers.${l}.out`);
+    const run = async (blockRows: number) => {
+      dec.mlpBlockRows = blockRows;
+      const cache = dec.newCache(seq);
+      const before = gpu.stats.dispatches;
+      const out = await dec.run({ ids: toks }, { cache, start: 0, positions: positions as number[] | number[][], logits: 'all', taps });
+      const dispatches = gpu.stats.dispatches - before;
+      const hidden = await Promise.all(taps.map((t) => out.taps.get(t)!.read()));
+      const keys = await Promise.all(taps.map((_, l) => cache.readLayer(l, 'key')));
+      const logits = await out.logits!.read();
+      for (const t of [out.logits!, ...out.taps.values()]) t.dispose();
+      cache.dispose();
+      return { dispatches, hidden, keys, logits };
+    };
+    const whole = await run(4096), one = await run(seq), blocked = await run(5), again = await run(4096);
+    // 13 rows (16 with the image grid) in blocks of 5: 3 or 4 blocks, the last one short
+    assertEquals(one.dispatches, whole.dispatches, `${f.name}: a sequence of one block (mlpBlockRows = S) runs the unblocked dispatches`);
+    assertEquals(again.dispatches, whole.dispatches, `${f.name}: unblocked again after a blocked forward`);
+    assert(blocked.dispatches > whole.dispatches, `${f.name}: the blocked MLP dispatches per block (${blocked.dispatches} vs ${whole.dispatches})`);
+    const want = decoderForwardRef(ref, f.cfg, embedRef(ref, toks), positions as number[] | number[][]);
+    let worst = 0;
+    for (let l = 0; l < f.cfg.num_hidden_layers; l++) {
+      worst = Math.max(worst, close(blocked.hidden[l], want.hidden[l].data, REL, `${f.name} blocked layer ${l} output`), close(blocked.keys[l], want.keys[l].data, REL, `${f.name} blocked layer ${l} K`));
+      assertEquals([...blocked.hidden[l]], [...whole.hidden[l]], `${f.name} layer ${l} output: blocked = unblocked`);
+      assertEquals([...again.hidden[l]], [...whole.hidden[l]], `${f.name} layer ${l} output: unblocked twice`);
+    }
+    worst = Math.max(worst, close(blocked.logits, want.logits.data, REL, `${f.name} blocked logits`));
+    assertEquals([...blocked.logits], [...whole.logits], `${f.name} logits: blocked = unblocked`);
+    console.log(`  ${f.name} MLP in blocks of 5 over ${seq} rows: max normwise error vs float64 ${worst.toExponential(2)}; ${blocked.dispatches} dispatches vs ${whole.dispatches} unblocked`);
+    dec.dispose();
+  }
+  const { dec } = await open(qwen2);
+  for (const bad of [0, -1, 2.5]) {
+    let msg = '';
+    try { dec.mlpBlockRows = bad; } catch (e) { msg = (e as Error).message; }
+    assert(msg.includes('mlpBlockRows'), `mlpBlockRows = ${bad} is refused naming the option (got "${msg}")`);
+  }
+  dec.dispose();
+} });
+
 Deno.test({ name: 'prefill then 3 decode steps equals one prefill of the whole sequence (cache, logits), 1D and M-RoPE', ...opts, async fn() {
   for (const f of [qwen2, qwenVl]) {
     const { dec } = await open(f);

@@ -4,6 +4,10 @@
 //   x = RMSNorm(h); q, k, v = x·Wᵀ (+b); RoPE / M-RoPE on q, k; cache[l] ← (k, v) at `start`;
 //   h += o_proj(attention(q, cache, causal, GQA, blocking)); h += down(silu(gate(RMSNorm(h))) ⊙ up(·)), with gate_proj
 //   and up_proj stacked into one [2I, H] projection at load (one matmul and the fused activation).
+// The MLP of a long prefill runs in blocks of at most `mlpBlockRows` token rows (default MLP_BLOCK_ROWS), so its
+// widest buffers, gate·up [block, 2I] and act [block, I], do not grow with the sequence: per block, x̂'s rows are
+// copied out, projected, activated, projected down and copied back into the MLP output. A sequence that fits one
+// block runs exactly the unblocked ops.
 import { OpArgumentError } from '../../gpu/errors.ts';
 import type { Gpu } from '../../gpu/device.ts';
 import { Stage } from '../../gpu/stage.ts';
@@ -103,13 +107,22 @@ type LayerWeights = Record<Exclude<LayerTensorKey, 'gate' | 'up' | 'gateBias' | 
 };
 type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'down';
 
-/** The activations of one decoder layer (row lengths), held in the decoder's run state. */
+/** Token rows per MLP block of a long sequence: gate·up and act are [min(S, this), 2I] and [min(S, this), I]. */
+export const MLP_BLOCK_ROWS = 2048;
+
+/** The activations of one decoder layer (row lengths), held in the decoder's run state: S rows each. */
 function layerActivations(c: TextConfig) {
-  const H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+  const H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim;
   // h: residual stream (in place across layers); hAttn: h after attention; proj: o_proj / down_proj output
-  return { h: H, hAttn: H, xn: H, q: qw, k: kw, v: kw, attn: qw, proj: H, gateUp: 2 * I, act: I };
+  return { h: H, hAttn: H, xn: H, q: qw, k: kw, v: kw, attn: qw, proj: H };
 }
 type LayerActivation = keyof ReturnType<typeof layerActivations>;
+
+/** The MLP's own buffers, min(S, mlpBlockRows) rows each; xn and proj (a block's input and output) only when blocked. */
+function mlpActivations(c: TextConfig) {
+  return { gateUp: 2 * c.intermediate_size, act: c.intermediate_size };
+}
+type MlpActivation = keyof ReturnType<typeof mlpActivations>;
 
 export class Decoder {
   private constructor(
@@ -122,6 +135,8 @@ export class Decoder {
     readonly weightBytes: number,
   ) {
     this.state = new RunState(gpu, 'decoder', layerActivations(config));
+    this.mlpState = new RunState(gpu, 'decoder mlp', mlpActivations(config));
+    this.mlpBlockState = new RunState(gpu, 'decoder mlp block', { xn: config.hidden_size, proj: config.hidden_size });
   }
 
   /** Upload every decoder tensor in its checkpoint dtype, each checked against the shape the config implies. */
@@ -176,10 +191,26 @@ export class Decoder {
 
   /** Every activation of a layer, allocated once for the longest sequence and reused by all layers and forwards. */
   private readonly state: RunState<LayerActivation>;
+  /** The MLP's gate·up and act, min(S, mlpBlockRows) rows. */
+  private readonly mlpState: RunState<MlpActivation>;
+  /** A block's copy of x̂ and its down_proj output, allocated only once a sequence is longer than one block. */
+  private readonly mlpBlockState: RunState<'xn' | 'proj'>;
+
+  private blockRows = MLP_BLOCK_ROWS;
+
+  /** Token rows per MLP block (default MLP_BLOCK_ROWS); a positive integer. Takes effect at the next forward. */
+  get mlpBlockRows(): number {
+    return this.blockRows;
+  }
+
+  set mlpBlockRows(rows: number) {
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`decoder: mlpBlockRows must be a positive integer, got ${rows}`);
+    this.blockRows = rows;
+  }
 
   /** Bytes of the run state now allocated (0 before the first forward). */
   get runStateBytes(): number {
-    return this.state.byteLength;
+    return this.state.byteLength + this.mlpState.byteLength + this.mlpBlockState.byteLength;
   }
 
   private queue: Promise<unknown> = Promise.resolve();
@@ -277,6 +308,28 @@ export class Decoder {
     const rope = (stage: Stage, x: Tensor<'f32'>, to: { out?: Tensor<'f32'>; into?: RopeIntoCache }) =>
       cfg.mrope_section ? mrope(stage, x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section, ...to }) : rope1d(stage, x, posT, { theta: cfg.rope_theta, ...to });
     const q3 = s.q.reshape([seq, heads, d]);
+    // the MLP in blocks of at most `mlpBlockRows` rows: [r0, r0 + n) per block
+    const blockRows = Math.min(seq, this.blockRows);
+    const m = this.mlpState.at(blockRows);
+    const blocked = seq > blockRows ? this.mlpBlockState.at(blockRows) : null;
+    const mlp = (st: Stage, w: LayerWeights) => {
+      if (!blocked) {
+        matmul(st, s.xn, w.gateUp, { bias: w.gateUpBias, out: m.gateUp });
+        gatedActivationFused(st, act, m.gateUp, m.act);
+        matmul(st, m.act, w.down, { bias: w.downBias, out: s.proj });
+        return;
+      }
+      for (let r0 = 0; r0 < seq; r0 += blockRows) {
+        const n = Math.min(blockRows, seq - r0);
+        const xn = n === blockRows ? blocked.xn : blocked.xn.leadingRows(n), proj = n === blockRows ? blocked.proj : blocked.proj.leadingRows(n);
+        const gateUp = n === blockRows ? m.gateUp : m.gateUp.leadingRows(n), a = n === blockRows ? m.act : m.act.leadingRows(n);
+        sliceRows(st, s.xn, r0, n, xn);
+        matmul(st, xn, w.gateUp, { bias: w.gateUpBias, out: gateUp });
+        gatedActivationFused(st, act, gateUp, a);
+        matmul(st, a, w.down, { bias: w.downBias, out: proj });
+        copyInto(st, proj, s.proj, r0);
+      }
+    };
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
       const w = this.layers[l], h = s.h;
       // a kept tap is written in place of the shared buffer
@@ -299,9 +352,7 @@ export class Decoder {
         add(st, h, s.proj, s.hAttn);
         // MLP: h = h' + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h')
         rmsNorm(st, s.hAttn, w.postNorm, eps, s.xn);
-        matmul(st, s.xn, w.gateUp, { bias: w.gateUpBias, out: s.gateUp });
-        gatedActivationFused(st, act, s.gateUp, s.act);
-        matmul(st, s.act, w.down, { bias: w.downBias, out: s.proj });
+        mlp(st, w);
         add(st, s.hAttn, s.proj, h);
         if (hidden) copyInto(st, h, hidden, 0);
       });
@@ -336,6 +387,8 @@ export class Decoder {
 
   dispose(): void {
     this.state.dispose();
+    this.mlpState.dispose();
+    this.mlpBlockState.dispose();
     const all = new Set<Tensor>([this.embedTokens, this.finalNorm, this.lmHead, ...this.layers.flatMap((l) => Object.values(l).filter((t): t is Tensor => !!t))]);
     for (const t of all) t.dispose();
   }
