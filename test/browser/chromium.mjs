@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 
 // Chromium, its flags and the Vite + Chromium session live with the CLI, which also drives them (bench --browser).
 export { CHROMIUM, FLAGS, startSession } from '../../harness/cli/chromium.mjs';
+import { startSession as startSessionLocal } from '../../harness/cli/chromium.mjs';
 
 /** Named checks printed as they go; finish() prints `<label>: N passed, M failed` and exits (0 only if all passed). */
 export function checkList(label) {
@@ -53,4 +54,35 @@ export async function screenshotStats(page, name, opts = {}) {
   }
   const mean = sum / n;
   return { path, width: img.width, height: img.height, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colours: colours.size };
+}
+
+/**
+ * One view of the app in a fresh Chromium session: open `?query`, wait until `window[state].status` is 'ready' or
+ * 'error', then (when ready) for `selector`, and screenshot it as `shot`; the session is closed however that ends.
+ * Returns { res, shot } where a failed page becomes res = { status: 'error', error }; a Chromium that does not start
+ * is a failed check and ends the script.
+ */
+export async function viewInTab({ check, finish }, { query, state, selector, timeout, shot: name }) {
+  let session;
+  try {
+    session = await startSessionLocal();
+  } catch (e) {
+    check('start Chromium', false, e.message);
+    finish();
+  }
+  let res, shot;
+  try {
+    const page = await session.browser.newPage();
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    await page.goto(`${session.base}?${query}`);
+    await page.waitForFunction((k) => ['ready', 'error'].includes(window[k]?.status), state, { timeout, polling: 500 });
+    res = await page.evaluate((k) => window[k], state);
+    if (res.status === 'ready' && selector) await page.waitForSelector(selector, { timeout: 30_000 });
+    shot = await screenshotStats(page, name);
+  } catch (e) {
+    res = { status: 'error', error: `page: ${e.message.split('\n')[0]}` };
+  } finally {
+    await session.close();
+  }
+  return { res, shot };
 }

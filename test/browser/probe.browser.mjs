@@ -6,7 +6,7 @@
 // page (table + curves) is not blank.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { checkList, runModelFixture, screenshotStats, startSession } from './chromium.mjs';
+import { checkList, runModelFixture, viewInTab } from './chromium.mjs';
 
 const DIR = 'out/browser-tiny-ov', CLI_OUT = 'out/browser-probe-cli';
 const RUN = { task: 'spair', data: 'synthetic', taps: 'lm.value,lm.key,projector', layers: 'all', limit: '3', size: '48' };
@@ -32,28 +32,9 @@ const cliJsonl = readFileSync(`${CLI_OUT}/results.jsonl`, 'utf8'), cliMd = readF
 const cliRows = cliJsonl.trim().split('\n').map((l) => JSON.parse(l));
 
 // 2. the tab
-let session;
-try {
-  session = await startSession();
-} catch (e) {
-  check('start Chromium', false, e.message);
-  finish();
-}
-let res, shot;
-try {
-  const page = await session.browser.newPage();
-  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  const q = new URLSearchParams({ view: 'probe', checkpoint: `/${DIR}/`, ...RUN, run: '1' });
-  await page.goto(`${session.base}?${q}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(window.__kvscopeProbe?.status), null, { timeout: 4 * 60_000, polling: 500 });
-  res = await page.evaluate(() => window.__kvscopeProbe);
-  if (res.status === 'ready') await page.waitForSelector('#q-plots svg', { timeout: 30_000 });
-  shot = await screenshotStats(page, 'probe');
-} catch (e) {
-  res = { status: 'error', error: `page: ${e.message.split('\n')[0]}` };
-} finally {
-  await session.close();
-}
+const { res, shot } = await viewInTab({ check, finish }, {
+  query: new URLSearchParams({ view: 'probe', checkpoint: `/${DIR}/`, ...RUN, run: '1' }).toString(), state: '__kvscopeProbe', selector: '#q-plots svg', timeout: 4 * 60_000, shot: 'probe',
+});
 
 // 3. compare
 console.log(`browser adapter: ${res.adapter ?? '?'}`);

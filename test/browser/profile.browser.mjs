@@ -3,7 +3,7 @@
 // steps through src/analysis/profileForward.ts and publishes the summary; this script checks the phases, op families
 // and layers are all there, that the timing method is stated, and that the page (tables + plot) is not blank.
 import { existsSync } from 'node:fs';
-import { checkList, runModelFixture, screenshotStats, startSession } from './chromium.mjs';
+import { checkList, runModelFixture, viewInTab } from './chromium.mjs';
 
 const DIR = 'out/browser-tiny-ov';
 const { check, finish } = checkList('browser profile');
@@ -16,27 +16,9 @@ if (!existsSync(`${DIR}/config.json`)) {
   }
 }
 
-let session;
-try {
-  session = await startSession();
-} catch (e) {
-  check('start Chromium', false, e.message);
-  finish();
-}
-let res, shot;
-try {
-  const page = await session.browser.newPage();
-  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await page.goto(`${session.base}?view=profile&checkpoint=/${DIR}/&decode=2`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(window.__kvscopeProfile?.status), null, { timeout: 10 * 60_000, polling: 500 });
-  res = await page.evaluate(() => window.__kvscopeProfile);
-  if (res.status === 'ready') await page.waitForSelector('#p-plot svg', { timeout: 30_000 });
-  shot = await screenshotStats(page, 'profile');
-} catch (e) {
-  res = { status: 'error', error: `page: ${e.message.split('\n')[0]}` };
-} finally {
-  await session.close();
-}
+const { res, shot } = await viewInTab({ check, finish }, {
+  query: `view=profile&checkpoint=/${DIR}/&decode=2`, state: '__kvscopeProfile', selector: '#p-plot svg', timeout: 10 * 60_000, shot: 'profile',
+});
 
 console.log(`browser adapter: ${res.adapter ?? '?'}; timing: ${res.mode ?? '?'}`);
 check('profile ran in the tab', res.status === 'ready', res.error ?? '');
