@@ -3,7 +3,40 @@
 // longer sequence reallocates once. Outputs that must outlive a forward (logits, kept taps, the cache) are never
 // run-state buffers.
 import type { Gpu } from '../gpu/device.ts';
+import type { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
+import { copyInto, sliceRows } from '../ops/rows.ts';
+
+/** Token rows per MLP block of a long sequence (decoder and vision towers): the MLP's buffers hold min(S, this) rows. */
+export const MLP_BLOCK_ROWS = 2048;
+
+/** The first `n` rows of `t` (t itself when it has n rows). */
+export function firstRows(t: Tensor<'f32'>, n: number): Tensor<'f32'> {
+  return n === t.rows ? t : t.leadingRows(n);
+}
+
+/**
+ * `body(xb, outb, n)` over blocks of at most `blockRows` rows of x, writing the same rows of `out`: one call on x
+ * and out themselves when x fits one block (no copies), else per block x's rows are copied into io.x, `body` writes
+ * io.out, and that is copied back into out's rows. `body` must be row-wise (each output row depends on its input row).
+ */
+export function inRowBlocks(stage: Stage, x: Tensor<'f32'>, out: Tensor<'f32'>, blockRows: number, io: RunState<'x' | 'out'>, body: (xb: Tensor<'f32'>, outb: Tensor<'f32'>, n: number) => void): void {
+  const rows = x.rows;
+  if (rows <= blockRows) return body(x, out, rows);
+  const b = io.at(blockRows);
+  for (let r0 = 0; r0 < rows; r0 += blockRows) {
+    const n = Math.min(blockRows, rows - r0), xb = firstRows(b.x, n), ob = firstRows(b.out, n);
+    sliceRows(stage, x, r0, n, xb);
+    body(xb, ob, n);
+    copyInto(stage, ob, out, r0);
+  }
+}
+
+/** A valid block size: a positive integer, or an error naming `what`. */
+export function checkBlockRows(rows: number, what: string): number {
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`${what}: mlpBlockRows must be a positive integer, got ${rows}`);
+  return rows;
+}
 
 export class RunState<K extends string> {
   private buffers: Record<K, Tensor<'f32'>> | null = null;

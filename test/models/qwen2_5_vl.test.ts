@@ -123,6 +123,55 @@ Deno.test({ name: 'qwen2.5-vl: prefill on a 280×308 image matches the float64 r
   console.log(`worst normwise errors: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}; no-delta step ${off.toExponential(2)}`);
 } });
 
+Deno.test({ name: 'qwen2.5-vl: the vision MLP in blocks of 5 patch rows (and the LM MLP in blocks of 7) matches the reference and equals the unblocked run', ...opts, fn: async () => {
+  const p = qwenPreprocess(image(308, 280, 3), processor);
+  const tower = model.parts.tower;
+  const run = async (visionRows: number, lmRows: number) => {
+    tower.mlpBlockRows = visionRows;
+    model.decoder.mlpBlockRows = lmRows;
+    const before = gpu.stats.dispatches;
+    const out = await tower.forward(p.pixelValues, [p.gridThw], { blockOutputs: true });
+    const dispatches = gpu.stats.dispatches - before;
+    const blocks = await Promise.all(out.blockOutputs.map((t) => t.read()));
+    const features = await out.features.read();
+    for (const t of [out.features, ...out.blockOutputs]) t.dispose();
+    return { dispatches, blocks, features };
+  };
+  try {
+    const whole = await run(2048, 2048), one = await run(440, 2048), blocked = await run(5, 2048);
+    // 440 patches in blocks of 5: 88 blocks, each copied in and out
+    assertEquals(one.dispatches, whole.dispatches, 'one block of 440 patch rows runs the unblocked dispatches');
+    assert(blocked.dispatches > whole.dispatches, `blocked: ${blocked.dispatches} dispatches vs ${whole.dispatches}`);
+    const ids = await model.prefill({ images: [image(308, 280, 3)], prompt: 'Describe the picture.', logits: 'last' });
+    const ref = qwen2_5VLForwardRef(refW, cfg, { inputIds: ids.inputIds, pixelValues: p.pixelValues, imageGridThw: [p.gridThw] });
+    ids.cache.dispose();
+    ids.logits.dispose();
+    for (let i = 0; i < depth; i++) {
+      close(blocked.blocks[i], ref.vision!.blockOutputs[i], `blocked vision block ${i}`, 'blocked vision');
+      assertEquals([...blocked.blocks[i]], [...whole.blocks[i]], `vision block ${i}: blocked = unblocked`);
+    }
+    close(blocked.features, ref.vision!.features, 'blocked merger', 'blocked vision');
+    assertEquals([...blocked.features], [...whole.features], 'merger output: blocked = unblocked');
+    // the whole model with both MLPs blocked: the same logits as unblocked
+    const logits = async (visionRows: number, lmRows: number) => {
+      tower.mlpBlockRows = visionRows;
+      model.decoder.mlpBlockRows = lmRows;
+      const r = await model.prefill({ images: [image(308, 280, 3)], prompt: 'Describe the picture.', logits: 'all' });
+      const v = await r.logits.read();
+      r.logits.dispose();
+      r.cache.dispose();
+      return v;
+    };
+    const a = await logits(2048, 2048), b = await logits(5, 7);
+    close(b, ref.lm.logits, 'logits, both MLPs blocked', 'blocked logits');
+    assertEquals([...b], [...a], 'logits: blocked (vision 5, LM 7) = unblocked');
+    console.log(`  vision MLP in blocks of 5: ${blocked.dispatches} vs ${whole.dispatches} dispatches; worst ${worst.get('blocked vision')!.toExponential(2)}, logits ${worst.get('blocked logits')!.toExponential(2)}`);
+  } finally {
+    tower.mlpBlockRows = 2048;
+    model.decoder.mlpBlockRows = 2048;
+  }
+} });
+
 Deno.test({ name: 'qwen2.5-vl: greedy generation equals the reference (decode at cache index + rope_delta)', ...opts, fn: async () => {
   // 56×84 image → 2×3 merged tokens (rope_delta −3), short text
   const p = qwenPreprocess(image(84, 56, 5), processor);

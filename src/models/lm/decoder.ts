@@ -25,7 +25,8 @@ import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
 import { KvCache, type KvDType } from '../../capture/kvCache.ts';
 import { planTaps, type TapName } from '../../capture/taps.ts';
-import { RunState } from '../runState.ts';
+import { checkBlockRows, firstRows, inRowBlocks, MLP_BLOCK_ROWS, RunState } from '../runState.ts';
+export { MLP_BLOCK_ROWS } from '../runState.ts';
 import { lmHeadTensorName, type Weights } from '../weights.ts';
 
 export interface DecoderNames {
@@ -107,9 +108,6 @@ type LayerWeights = Record<Exclude<LayerTensorKey, 'gate' | 'up' | 'gateBias' | 
 };
 type RequiredKey = 'inputNorm' | 'q' | 'k' | 'v' | 'o' | 'postNorm' | 'down';
 
-/** Token rows per MLP block of a long sequence: gate·up and act are [min(S, this), 2I] and [min(S, this), I]. */
-export const MLP_BLOCK_ROWS = 2048;
-
 /** The activations of one decoder layer (row lengths), held in the decoder's run state: S rows each. */
 function layerActivations(c: TextConfig) {
   const H = c.hidden_size, qw = c.num_attention_heads * c.head_dim, kw = c.num_key_value_heads * c.head_dim;
@@ -136,7 +134,7 @@ export class Decoder {
   ) {
     this.state = new RunState(gpu, 'decoder', layerActivations(config));
     this.mlpState = new RunState(gpu, 'decoder mlp', mlpActivations(config));
-    this.mlpBlockState = new RunState(gpu, 'decoder mlp block', { xn: config.hidden_size, proj: config.hidden_size });
+    this.mlpBlockState = new RunState(gpu, 'decoder mlp block', { x: config.hidden_size, out: config.hidden_size });
   }
 
   /** Upload every decoder tensor in its checkpoint dtype, each checked against the shape the config implies. */
@@ -194,7 +192,7 @@ export class Decoder {
   /** The MLP's gate·up and act, min(S, mlpBlockRows) rows. */
   private readonly mlpState: RunState<MlpActivation>;
   /** A block's copy of x̂ and its down_proj output, allocated only once a sequence is longer than one block. */
-  private readonly mlpBlockState: RunState<'xn' | 'proj'>;
+  private readonly mlpBlockState: RunState<'x' | 'out'>;
 
   private blockRows = MLP_BLOCK_ROWS;
 
@@ -204,8 +202,7 @@ export class Decoder {
   }
 
   set mlpBlockRows(rows: number) {
-    if (!Number.isInteger(rows) || rows < 1) throw new Error(`decoder: mlpBlockRows must be a positive integer, got ${rows}`);
-    this.blockRows = rows;
+    this.blockRows = checkBlockRows(rows, 'decoder');
   }
 
   /** Bytes of the run state now allocated (0 before the first forward). */
@@ -311,25 +308,12 @@ export class Decoder {
     // the MLP in blocks of at most `mlpBlockRows` rows: [r0, r0 + n) per block
     const blockRows = Math.min(seq, this.blockRows);
     const m = this.mlpState.at(blockRows);
-    const blocked = seq > blockRows ? this.mlpBlockState.at(blockRows) : null;
-    const mlp = (st: Stage, w: LayerWeights) => {
-      if (!blocked) {
-        matmul(st, s.xn, w.gateUp, { bias: w.gateUpBias, out: m.gateUp });
-        gatedActivationFused(st, act, m.gateUp, m.act);
-        matmul(st, m.act, w.down, { bias: w.downBias, out: s.proj });
-        return;
-      }
-      for (let r0 = 0; r0 < seq; r0 += blockRows) {
-        const n = Math.min(blockRows, seq - r0);
-        const xn = n === blockRows ? blocked.xn : blocked.xn.leadingRows(n), proj = n === blockRows ? blocked.proj : blocked.proj.leadingRows(n);
-        const gateUp = n === blockRows ? m.gateUp : m.gateUp.leadingRows(n), a = n === blockRows ? m.act : m.act.leadingRows(n);
-        sliceRows(st, s.xn, r0, n, xn);
-        matmul(st, xn, w.gateUp, { bias: w.gateUpBias, out: gateUp });
-        gatedActivationFused(st, act, gateUp, a);
-        matmul(st, a, w.down, { bias: w.downBias, out: proj });
-        copyInto(st, proj, s.proj, r0);
-      }
-    };
+    const mlp = (st: Stage, w: LayerWeights) => inRowBlocks(st, s.xn, s.proj, blockRows, this.mlpBlockState, (xn, proj, n) => {
+      const gateUp = firstRows(m.gateUp, n), a = firstRows(m.act, n);
+      matmul(st, xn, w.gateUp, { bias: w.gateUpBias, out: gateUp });
+      gatedActivationFused(st, act, gateUp, a);
+      matmul(st, a, w.down, { bias: w.downBias, out: proj });
+    });
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
       const w = this.layers[l], h = s.h;
       // a kept tap is written in place of the shared buffer

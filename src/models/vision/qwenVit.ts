@@ -22,7 +22,7 @@ import { visionRope2d } from '../../ops/rope.ts';
 import { gatherRows, sliceCols } from '../../ops/rows.ts';
 import { qwenPatchPosition } from '../processor/qwenImageProcessor.ts';
 import { type GridThw, inverseWindowIndex, windowLayout, type WindowLayout, windowRowPermutation } from '../qwen2_5_vl/windowIndex.ts';
-import { RunState } from '../runState.ts';
+import { checkBlockRows, firstRows, inRowBlocks, MLP_BLOCK_ROWS, RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 /** RMSNorm eps of the vision blocks and the merger (HF hard-codes 1e-6). */
@@ -89,7 +89,7 @@ export interface QwenVitResult {
   layout: WindowLayout;
 }
 
-type QwenVitActivation = 'x' | 'xAttn' | 'xn' | 'qkv' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj' | 'gate' | 'up' | 'act';
+type QwenVitActivation = 'x' | 'xAttn' | 'xn' | 'qkv' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj';
 
 export class QwenVisionTower {
   private constructor(
@@ -102,11 +102,27 @@ export class QwenVisionTower {
     private readonly act: Activation,
   ) {
     const hv = config.hidden_size, inter = config.intermediate_size;
-    this.state = new RunState(gpu, 'qwen vision', { x: hv, xAttn: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv, gate: inter, up: inter, act: inter });
+    this.state = new RunState(gpu, 'qwen vision', { x: hv, xAttn: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv });
+    this.mlpState = new RunState(gpu, 'qwen vision mlp', { gate: inter, up: inter, act: inter });
+    this.mlpBlockState = new RunState(gpu, 'qwen vision mlp block', { x: hv, out: hv });
   }
 
   /** Every activation of a block, allocated once for the most patches seen and reused by all blocks and forwards. */
   private readonly state: RunState<QwenVitActivation>;
+  /** The MLP's gate, up and act: min(N, mlpBlockRows) rows (the MLP runs in blocks of patch rows). */
+  private readonly mlpState: RunState<'gate' | 'up' | 'act'>;
+  /** A block's copy of x̂ and its down_proj output, only when N is longer than one block. */
+  private readonly mlpBlockState: RunState<'x' | 'out'>;
+  private blockRows = MLP_BLOCK_ROWS;
+
+  /** Patch rows per MLP block (default MLP_BLOCK_ROWS); a positive integer. */
+  get mlpBlockRows(): number {
+    return this.blockRows;
+  }
+
+  set mlpBlockRows(rows: number) {
+    this.blockRows = checkBlockRows(rows, 'qwen vision tower');
+  }
 
   /** Load from `prefix` (e.g. 'model.visual.'; legacy 'visual.*' names resolve through the checkpoint). */
   static async load(gpu: Gpu, weights: Weights, cfg: Qwen2_5VisionConfig, opts: { prefix: string }): Promise<QwenVisionTower> {
@@ -168,10 +184,14 @@ export class QwenVisionTower {
     add(stage, s.x, s.proj, s.xAttn);
     // x = x' + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x')
     rmsNorm(stage, s.xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
-    matmul(stage, s.xn, w.gate, { bias: w.gateBias, out: s.gate });
-    matmul(stage, s.xn, w.up, { bias: w.upBias, out: s.up });
-    gatedActivation(stage, this.act, s.gate, s.up, s.act);
-    matmul(stage, s.act, w.down, { bias: w.downBias, out: s.proj });
+    const blockRows = Math.min(n, this.blockRows), m = this.mlpState.at(blockRows);
+    inRowBlocks(stage, s.xn, s.proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
+      const gate = firstRows(m.gate, r), up = firstRows(m.up, r), a = firstRows(m.act, r);
+      matmul(stage, xn, w.gate, { bias: w.gateBias, out: gate });
+      matmul(stage, xn, w.up, { bias: w.upBias, out: up });
+      gatedActivation(stage, this.act, gate, up, a);
+      matmul(stage, a, w.down, { bias: w.downBias, out: proj });
+    });
     add(stage, s.xAttn, s.proj, s.x);
   }
 
@@ -232,11 +252,15 @@ export class QwenVisionTower {
       for (const t of own) t.dispose();
       // the tower runs once per image: its run state goes back to the pool (reused by the next image) for the LM
       this.state.dispose();
+      this.mlpState.dispose();
+      this.mlpBlockState.dispose();
     }
   }
 
   dispose(): void {
     this.state.dispose();
+    this.mlpState.dispose();
+    this.mlpBlockState.dispose();
     const m = this.merger;
     for (const t of [this.conv, m.lnQ, m.w0, m.b0, m.w2, m.b2, ...this.blocks.flatMap((b) => Object.values(b))]) t.dispose();
   }
