@@ -89,7 +89,8 @@ export interface QwenVitResult {
   layout: WindowLayout;
 }
 
-type QwenVitActivation = 'x' | 'xAttn' | 'xn' | 'qkv' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj';
+// attn, proj and xAttn have no buffers of their own: each reuses one that is dead while it lives (see block())
+type QwenVitActivation = 'x' | 'xn' | 'qkv' | 'q' | 'k' | 'v' | 'kh' | 'vh';
 
 export class QwenVisionTower {
   private constructor(
@@ -102,7 +103,7 @@ export class QwenVisionTower {
     private readonly act: Activation,
   ) {
     const hv = config.hidden_size, inter = config.intermediate_size;
-    this.state = new RunState(gpu, 'qwen vision', { x: hv, xAttn: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv });
+    this.state = new RunState(gpu, 'qwen vision', { x: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv });
     this.mlpState = new RunState(gpu, 'qwen vision mlp', { gate: inter, up: inter, act: inter });
     this.mlpBlockState = new RunState(gpu, 'qwen vision mlp block', { x: hv, out: hv });
   }
@@ -167,6 +168,9 @@ export class QwenVisionTower {
     const w = this.blocks[i], cfg = this.config;
     const n = s.x.rows, hv = cfg.hidden_size, heads = cfg.num_heads, d = cfg.head_dim;
     const q3 = s.q.reshape([n, heads, d]), k3 = s.k.reshape([n, heads, d]), kh = s.kh.reshape([heads, n, d]), vh = s.vh.reshape([heads, n, d]);
+    // buffers shared by values whose lives do not overlap (3 of the 13 [N, Hv] buffers saved): the attention output
+    // lives in x̂ (dead from the qkv matmul to the second norm), proj in k and x' in v (both dead once in kh / vh)
+    const attn = s.xn, proj = s.k, xAttn = s.v;
     // qkv = RMSNorm1(x)·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k (in place)
     rmsNorm(stage, s.x, w.norm1, QWEN_VIT_EPS, s.xn);
     matmul(stage, s.xn, w.qkv, { bias: w.qkvBias, out: s.qkv });
@@ -178,21 +182,21 @@ export class QwenVisionTower {
     // softmax(q·kᵀ/√d)·v within each segment (window or image frame), no causal mask
     kvWrite(stage, s.k, kh, 0);
     kvWrite(stage, s.v, vh, 0);
-    attention(stage, q3, kh, vh, { kvLength: n, causal: false, segments, out: s.attn });
+    attention(stage, q3, kh, vh, { kvLength: n, causal: false, segments, out: attn });
     // x' = x + proj(attn)
-    matmul(stage, s.attn, w.proj, { bias: w.projBias, out: s.proj });
-    add(stage, s.x, s.proj, s.xAttn);
+    matmul(stage, attn, w.proj, { bias: w.projBias, out: proj });
+    add(stage, s.x, proj, xAttn);
     // x = x' + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x')
-    rmsNorm(stage, s.xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
+    rmsNorm(stage, xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
     const blockRows = Math.min(n, this.blockRows), m = this.mlpState.at(blockRows);
-    inRowBlocks(stage, s.xn, s.proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
+    inRowBlocks(stage, s.xn, proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
       const gate = firstRows(m.gate, r), up = firstRows(m.up, r), a = firstRows(m.act, r);
       matmul(stage, xn, w.gate, { bias: w.gateBias, out: gate });
       matmul(stage, xn, w.up, { bias: w.upBias, out: up });
       gatedActivation(stage, this.act, gate, up, a);
       matmul(stage, a, w.down, { bias: w.downBias, out: proj });
     });
-    add(stage, s.xAttn, s.proj, s.x);
+    add(stage, xAttn, proj, s.x);
   }
 
   /** pixel_values [N, C·T·P·P] (merge-block order) of the images with these grids -> merged features. */
@@ -223,8 +227,9 @@ export class QwenVisionTower {
       const rows = keep(Tensor.from(gpu, 'f32', [n, qwenPatchWidth(cfg)], pixels.data, 'pixel_values'));
       const permT = keep(Tensor.from(gpu, 'u32', [n], perm, 'window row order'));
       await Stage.run(gpu, 'qwen vision patch embed', (st) => {
-        matmul(st, rows, this.patchWeight, { out: s.proj });
-        gatherRows(st, s.proj, permT, s.x);
+        // the patch embedding passes through k (free before the first block)
+        matmul(st, rows, this.patchWeight, { out: s.k });
+        gatherRows(st, s.k, permT, s.x);
       });
       const full = new Set(cfg.fullatt_block_indexes);
       for (let i = 0; i < cfg.depth; i++) {
