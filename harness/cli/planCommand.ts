@@ -75,7 +75,7 @@ export async function planCommand(o: PlanOptions): Promise<boolean> {
   }
   const binding = o.bindingLimit ? parseBytes(o.bindingLimit) : undefined;
   if (binding !== undefined && plan.largestTensor.bytes > binding) {
-    console.error(`does not run on an adapter with maxStorageBufferBindingSize ${binding}: ${plan.largestTensor.name} [${plan.largestTensor.shape.join(', ')}] f32 is ${plan.largestTensor.bytes} bytes`);
+    console.error(`does not run on an adapter with maxStorageBufferBindingSize ${binding}: ${plan.largestTensor.name} [${plan.largestTensor.shape.join(', ')}] is ${plan.largestTensor.bytes} bytes and an op binds it whole (tensors that matmul, activations and row copies walk in chunks do not count)`);
     ok = false;
   }
   return ok;

@@ -3,17 +3,20 @@
 // keeps while the cache is alive (every requested (tap, layer) map is gathered before the cache is freed).
 // Weights are exact (tensor shapes of the checkpoint's layout); KV and feature maps are exact for the engine's
 // f32 layout (f16 KV: half); activations are either fitted on peaks measured on a checkpoint of the same widths
-// (calibrateActivations, `plan --calibrate`) or estimated from the buffers one decoder layer and one vision layer
-// hold at once (they do not grow with depth; measured on the Qwen2.5-VL ViT the estimate is ~1.7× low, so a plan
-// without a fit says "estimate"):
-//   LM      S·(3H + 3I)·4 + S·(q + kv)·4        (residual, norm out, MLP gate/up/act, down out; q and k/v)
-//   vision  N·(3Hv + 3Iv)·4 + N·3Hv·4           (same for the tower's N patches; qkv)  + projector N·(Hv + 2H)·4
+// (calibrateActivations, `plan --calibrate`) or estimated from the run-state buffers one decoder layer and one
+// vision layer hold at once (they do not grow with depth; a plan without a fit says "estimate"). The MLPs run in
+// blocks of B = min(rows, MLP_BLOCK_ROWS) rows, so their widest buffers do not grow past B rows:
+//   LM      S·(4H + 2q + 2kv)·4 + B·3I·4 (+ B·2H·4 when S > B)     (h, h', x̂, out; q, attn; k, v | gate·up, act)
+//   Qwen ViT  N·10Hv·4 + B·3Iv·4 (+ B·2Hv·4) + merger (N/4)·2H·4 (its [N/4, 4Hv] hidden reuses q and kh)
+//   SigLIP/CLIP ViT  N·(10Hv + 2Iv)·4 (its MLP is not blocked) + projector N·(Hv + 2H)·4
+// A fit measured below MLP_BLOCK_ROWS patches extrapolates the MLP's per-row bytes past the block: it then reads high.
 // Per layer a plan extrapolates linearly in depth: weights and KV grow with layers, activations do not.
 import type { ModelConfig } from '../io/config.ts';
 import { anyresLayout, type AnyresSpec, LLAVA_NEXT_PINPOINTS } from '../models/processor/anyres.ts';
 import { smartResize } from '../models/processor/smartResize.ts';
 import { planHubShapedCheckpoint, tensorBytes } from '../models/tiny/hubShapedCheckpoint.ts';
 import type { MultimodalModel } from '../models/model.ts';
+import { MLP_BLOCK_ROWS } from '../models/runState.ts';
 import type { RgbImage } from '../io/rgbImage.ts';
 import type { ShortTap } from '../capture/taps.ts';
 import { sweepImage } from '../tasks/featureSweep.ts';
@@ -60,6 +63,14 @@ export interface ActivationFit {
   points: { image: [number, number]; patches: number; imageTokens: number; sequence: number; peak: number; resident: number; activations: number }[];
 }
 
+export interface PlanTensor {
+  name: string;
+  shape: number[];
+  bytes: number;
+  /** True when every op on it walks row chunks (matmul, activations, row copies), so no single binding must hold it. */
+  chunked: boolean;
+}
+
 export interface MemoryItem {
   item: string;
   bytes: number;
@@ -74,12 +85,17 @@ export interface MemoryPlan {
   sequence: number;
   items: MemoryItem[];
   total: number;
-  /** The largest single activation tensor (it must fit one storage-buffer binding of the adapter). */
-  largestTensor: { name: string; shape: number[]; bytes: number };
+  /** The largest tensor an op binds whole (norms, add, RoPE, attention): it must fit one storage-buffer binding. */
+  largestTensor: PlanTensor;
+  /** The largest activation tensor of all; when `chunked`, the ops on it walk row chunks under gpu.maxBindingBytes. */
+  largestActivation: PlanTensor;
+  /** Rows per MLP block the plan assumes (MLP_BLOCK_ROWS). */
+  mlpBlockRows: number;
   /** Weight bytes per LM layer and per vision layer, and the rest (embeddings, head, projector, patch embed). */
   perLayer: { lmWeights: number; visionWeights: number; fixedWeights: number; kv: number; featureMaps: number };
   /** LM layers the layered feature maps are kept for. */
   mapLayers: number;
+  kvDType: KvDType;
 }
 
 /** The anyres token geometry of a LLaVA config (tile, patches per side, pinpoints, anyres_max). */
@@ -153,10 +169,15 @@ export async function memoryPlan(modelDir: string, req: MemoryPlanRequest = {}):
   const kv = kvPerLayer * lmLayers;
 
   const H = t.hidden_size, I = t.intermediate_size, q = t.num_attention_heads * t.head_dim, kvDim = t.num_key_value_heads * t.head_dim;
-  const lmAct = S * (3 * H + 3 * I + q + 2 * kvDim) * 4 + t.vocab_size * 4;
+  const blk = MLP_BLOCK_ROWS, B = Math.min(S, blk);
+  const lmAct = S * (4 * H + 2 * q + 2 * kvDim) * 4 + B * 3 * I * 4 + (S > blk ? blk * 2 * H * 4 : 0) + t.vocab_size * 4;
   const vc = cfg.vision_config;
-  const Hv = vc.hidden_size, Iv = vc.intermediate_size, N = load.visionPatches;
-  const visionAct = N * (3 * Hv + 3 * Iv + 3 * Hv) * 4 + N * (Hv + 2 * H) * 4;
+  const Hv = vc.hidden_size, Iv = vc.intermediate_size, N = load.visionPatches, Bv = Math.min(N, blk);
+  const qwen = cfg.model_type === 'qwen2_5_vl';
+  const unit = qwen ? cfg.vision_config.spatial_merge_size ** 2 : 1;
+  const visionAct = qwen
+    ? N * 10 * Hv * 4 + Bv * 3 * Iv * 4 + (N > blk ? blk * 2 * Hv * 4 : 0) + (N / unit) * 2 * H * 4
+    : N * (10 * Hv + 2 * Iv) * 4 + N * (Hv + 2 * H) * 4;
   const analytic = Math.max(lmAct, visionAct) + load.imageTokens * H * 4; // image features wait for the LM
   const fit = req.activations;
   if (fit && fit.modelType !== cfg.model_type) throw new Error(`memory plan: the activation fit was measured on ${fit.modelType} (${fit.measuredOn}), not ${cfg.model_type}`);
@@ -190,18 +211,26 @@ export async function memoryPlan(modelDir: string, req: MemoryPlanRequest = {}):
   ];
   if (tapTensors) items.push({ item: 'tap tensors', bytes: tapTensors, note: 'pre-RoPE keys / hidden states over the sequence' });
   const total = items.reduce((a, i) => a + i.bytes, 0);
-  // the decoder's fused MLP input [S, 2I] (gate and up side by side) and the vision MLP [N, Iv] are bound whole
+  // the widest tensors, and whether every op on them walks row chunks (matmul, activations, row copies do; RMSNorm,
+  // add, RoPE, attention and the KV write bind their tensors whole)
+  const tensor = (name: string, shape: number[], chunked: boolean, bpe = 4): PlanTensor => ({ name, shape, bytes: shape.reduce((a, b) => a * b, bpe), chunked });
   const candidates = [
-    { name: 'lm mlp gate·up', shape: [S, 2 * I], bytes: S * 2 * I * 4 },
-    { name: 'vision mlp', shape: [N, Iv], bytes: N * Iv * 4 },
-    { name: 'logits (last row)', shape: [1, t.vocab_size], bytes: t.vocab_size * 4 },
+    tensor('lm mlp gate·up (one block)', [B, 2 * I], true),
+    tensor('lm q / attention out', [S, q], false),
+    tensor('lm residual h', [S, H], false),
+    tensor('kv cache layer (keys)', [t.num_key_value_heads, capacity, t.head_dim], false, kvBytesPer),
+    tensor('logits (last row)', [1, t.vocab_size], true),
+    ...(qwen
+      ? [tensor('vision qkv', [N, 3 * Hv], true), tensor('vision x / q / attention', [N, Hv], false), tensor('vision mlp (one block)', [Bv, Iv], true), tensor('vision merger hidden', [N / unit, unit * Hv], true)]
+      : [tensor('vision fc1', [N, Iv], true), tensor('vision x / q / attention', [N, Hv], false), tensor('projector hidden', [load.imageTokens, H], true)]),
   ];
-  const largestTensor = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const largest = (xs: PlanTensor[]) => xs.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const largestTensor = largest(candidates.filter((c) => !c.chunked)), largestActivation = largest(candidates);
   return {
-    largestTensor,
+    largestTensor, largestActivation, mlpBlockRows: blk,
     modelType: cfg.model_type, lmLayers, visionLayers, load, sequence: S, items, total,
     perLayer: { lmWeights: perLmW, visionWeights: perVisionW, fixedWeights: fixed, kv: kvPerLayer, featureMaps: perLayerMaps },
-    mapLayers: layers.length,
+    mapLayers: layers.length, kvDType: req.kvDType ?? 'f32',
   };
 }
 
@@ -220,8 +249,10 @@ export function memoryPlanTable(p: MemoryPlan, budget?: number): string {
     ...p.items.map((i) => `| ${i.item} | ${Math.round(i.bytes)} | ${(i.bytes / 2 ** 30).toFixed(2)} | ${i.note} |`),
     `| **total** | ${Math.round(p.total)} | ${(p.total / 2 ** 30).toFixed(2)} | |`,
   ];
-  lines.push('', `largest activation tensor: ${p.largestTensor.name} [${p.largestTensor.shape.join(', ')}] f32 = ${formatBytes(p.largestTensor.bytes)}; ` +
-    'it is bound whole, so the adapter\'s maxStorageBufferBindingSize must be at least this');
+  const a = p.largestActivation, w = p.largestTensor;
+  lines.push('', `MLPs in blocks of ${p.mlpBlockRows} rows. Largest activation tensor: ${a.name} [${a.shape.join(', ')}] = ${formatBytes(a.bytes)}` +
+    (a.chunked ? '; the ops on it walk row chunks, so no single binding holds it. ' : '. ') +
+    `Largest tensor an op binds whole: ${w.name} [${w.shape.join(', ')}] = ${formatBytes(w.bytes)}; the adapter's maxStorageBufferBindingSize must be at least this`);
   if (budget !== undefined) lines.push('', fitLine(p, budget));
   return lines.join('\n');
 }
@@ -233,7 +264,7 @@ export function fitLine(p: MemoryPlan, budget: number): string {
   const perLayer = p.perLayer.featureMaps, layered = perLayer * p.mapLayers;
   const layers = perLayer > 0 ? Math.max(0, Math.floor((budget - (p.total - layered)) / perLayer)) : 0;
   return `does not fit in ${formatBytes(budget)}: needs ${formatBytes(p.total)} (${formatBytes(p.total - budget)} over); ` +
-    (layers > 0 ? `feature maps of at most ${layers} LM layer(s) would fit (--layers), or f16 KV (--kv-dtype f16)` : 'the weights, cache and activations alone exceed it');
+    (layers > 0 ? `feature maps of at most ${layers} LM layer(s) would fit (--layers)${p.kvDType === 'f32' ? ', or f16 KV (--kv-dtype f16)' : ''}` : 'the weights, cache and activations alone exceed it');
 }
 
 /** Parse "24GB", "16GiB", "24e9", "25769803776" into bytes (GB = 10⁹, GiB = 2³⁰). */

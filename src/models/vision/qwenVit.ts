@@ -243,8 +243,10 @@ export class QwenVisionTower {
       const unperm = keep(Tensor.from(gpu, 'u32', [layout.mergedTokens], inverseWindowIndex(layout), 'argsort(window_index)'));
       const features = await Stage.run(gpu, 'qwen vision merger', (st) => {
         rmsNorm(st, s.x, this.merger.lnQ, QWEN_VIT_EPS, s.xn);
-        const h0 = matmul(st, s.xn.reshape([n / unit, unit * cfg.hidden_size]), this.merger.w0, { bias: this.merger.b0 });
-        const g0 = activation(st, 'gelu', h0);
+        // the merger's hidden [N/4, 4Hv] pair lives in q and kh (dead after the last block; same element count)
+        const hidden = [n / unit, unit * cfg.hidden_size], reuse = (t: Tensor<'f32'>) => (t.isChunked ? undefined : t.reshape(hidden, 'merger hidden'));
+        const h0 = matmul(st, s.xn.reshape(hidden), this.merger.w0, { bias: this.merger.b0, out: reuse(s.q) });
+        const g0 = activation(st, 'gelu', h0, reuse(s.kh));
         const y = matmul(st, g0, this.merger.w2, { bias: this.merger.b2 });
         st.onDone(() => [h0, g0, y].forEach((t) => t.dispose()));
         return gatherRows(st, y, unperm);
