@@ -7,11 +7,11 @@
 import { acquireGpu, type Gpu } from '../../src/gpu/device.ts';
 import type { DType } from '../../src/gpu/dtype.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import type { MatmulTileVariant } from '../../src/gpu/tuning.ts';
+import { MATMUL_TILE_VARIANTS } from '../../src/gpu/tuning.ts';
 import { matmul } from '../../src/ops/matmul.ts';
 import { median, timeStage } from './timing.ts';
 
-const VARIANTS: MatmulTileVariant[] = ['reg16', 'reg32', 'wg64'];
+const VARIANTS = MATMUL_TILE_VARIANTS;
 
 /** f32 vec4 FMA GFLOP/s as `bench roofline` measures it (shaders/roofline.wgsl fma_vec4), one dispatch ≥ targetMs. */
 export async function fmaVec4Peak(gpu: Gpu, targetMs = 150, reps = 3): Promise<number> {
@@ -62,7 +62,7 @@ if (import.meta.main) {
       const peaks: number[] = [];
       // first call of each variant compiles it (llvmpipe compiles at first dispatch): one untimed run
       // reg32 has no f32-weight kernel (it runs reg16's): measured for 16-bit weights only
-      const variants = VARIANTS.filter((v) => v !== 'reg32' || dt !== 'f32');
+      const variants = VARIANTS.filter((v) => !v.startsWith('reg32') || dt !== 'f32');
       for (const v of variants) await timeStage(gpu, 0, (stage) => { matmul(stage, x, w, { out: y, variant: v }); }, 1);
       for (let r = 0; r < rounds; r++) {
         for (const v of variants) {
@@ -75,7 +75,7 @@ if (import.meta.main) {
         }
       }
       w.dispose();
-      console.log(`${s.name.padEnd(26)} ${`${m}×${n}×${k}`.padEnd(16)} ${dt.padEnd(5)} ${VARIANTS.map((v) => (rate[v] ? `${median(rate[v]).toFixed(1).padStart(8)}  ${(100 * median(share[v])).toFixed(0).padStart(4)}%` : '(reg16)').padStart(20)).join(' ')}   ${median(peaks).toFixed(1)}`);
+      console.log(`${s.name.padEnd(26)} ${`${m}×${n}×${k}`.padEnd(16)} ${dt.padEnd(5)} ${VARIANTS.map((v) => (rate[v] ? `${median(rate[v]).toFixed(1).padStart(8)}  ${(100 * median(share[v])).toFixed(0).padStart(4)}%` : `(as reg16${v.slice(5)})`).padStart(20)).join(' ')}   ${median(peaks).toFixed(1)}`);
     }
     x.dispose();
     y.dispose();

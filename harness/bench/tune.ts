@@ -4,7 +4,7 @@
 // software adapter (plus the first compile of each kernel).
 import type { Gpu } from '../../src/gpu/device.ts';
 import { Tensor } from '../../src/gpu/tensor.ts';
-import { type AttentionVariant, type GemvVariant, type KernelChoice, type MatmulTileVariant, setKernelChoice } from '../../src/gpu/tuning.ts';
+import { type AttentionVariant, type GemvVariant, type KernelChoice, MATMUL_TILE_VARIANTS, type MatmulTileVariant, setKernelChoice } from '../../src/gpu/tuning.ts';
 import { attention } from '../../src/ops/attention.ts';
 import { matmul, subgroupGemv } from '../../src/ops/matmul.ts';
 import { timeStage } from './timing.ts';
@@ -42,7 +42,7 @@ async function fastestAttention(gpu: Gpu, reps: number, measured: Record<string,
 export async function tuneKernels(gpu: Gpu, opts: { reps?: number; persist?: boolean } = {}): Promise<KernelChoice & { cachedIn: string | null }> {
   const reps = opts.reps ?? 3;
   const measured: Record<string, number> = {};
-  const matmulTile = await fastest(gpu, ['reg16', 'reg32', 'wg64'] as const, 256, 1024, 1024, reps, measured);
+  const matmulTile = await fastest(gpu, MATMUL_TILE_VARIANTS, 256, 1024, 1024, reps, measured);
   // the subgroup gemv only where `subgroups` is offered and its self-test passed
   const gemvVariants: GemvVariant[] = subgroupGemv(gpu) ? ['rows', 'split', 'subgroup'] : ['rows', 'split'];
   const gemv = await fastest(gpu, gemvVariants, 1, 4096, 4096, reps, measured);

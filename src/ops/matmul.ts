@@ -9,7 +9,7 @@ import { OpArgumentError } from '../gpu/errors.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { Stage } from '../gpu/stage.ts';
 import { rowSegments, Tensor } from '../gpu/tensor.ts';
-import { type GemvVariant, kernelChoice, type MatmulTileVariant } from '../gpu/tuning.ts';
+import { type GemvVariant, kernelChoice, MATMUL_TILE_VARIANTS, type MatmulTileVariant } from '../gpu/tuning.ts';
 import { expectDType, expectRank } from './check.ts';
 
 export interface MatmulOptions {
@@ -25,7 +25,9 @@ export interface MatmulOptions {
 export function matmulVariant(gpu: Gpu, m: number, _n: number, k: number, wDtype: string): string {
   const c = kernelChoice(gpu);
   if (m === 1) return k % 4 === 0 ? (c.gemv === 'subgroup' && !subgroupGemv(gpu) ? 'split' : c.gemv) : 'rows';
-  return c.matmulTile === 'reg32' && (k % 4 !== 0 || wDtype === 'f32') ? 'reg16' : c.matmulTile;
+  const v = c.matmulTile;
+  if (k % 4 !== 0 || wDtype === 'f32') return v === 'reg32' ? 'reg16' : v === 'reg32x64' ? 'reg16x64' : v;
+  return v;
 }
 
 /** The subgroup gemv is compiled (device offers `subgroups`) and the feature's self-test passed. */
@@ -35,6 +37,7 @@ export function subgroupGemv(gpu: Gpu): boolean {
 
 const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight rows per invocation (shaders/matmul.wgsl)
 const WG = 8; // invocations per tile workgroup, along N
+const WIDE_WG = 64; // the same for reg16x64 / reg32x64
 const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
 const SPLIT_WG = 64; // invocations per split-K gemv workgroup (splits of K per 4 rows)
 const WB = 64; // wg64: y block side per 16×16 workgroup
@@ -62,7 +65,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   const variant = k % 4 !== 0 ? 'any' : w.dtype === 'f32' ? 'f32' : '16';
   const choice = kernelChoice(stage.gpu);
   let shape = path === 'gemv' ? (opts.variant ?? choice.gemv) : (opts.variant ?? choice.matmulTile);
-  if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' && shape !== 'subgroup' : shape !== 'reg16' && shape !== 'reg32' && shape !== 'wg64') {
+  if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' && shape !== 'subgroup' : !(MATMUL_TILE_VARIANTS as readonly string[]).includes(shape)) {
     throw new OpArgumentError(op, `variant '${shape}' is not a ${path} variant`);
   }
   if (shape === 'subgroup' && !subgroupGemv(stage.gpu)) {
@@ -75,9 +78,10 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   const split = (shape === 'split' || shape === 'subgroup') && variant !== 'any';
   const wgTile = shape === 'wg64';
   // 32×32 register tiles: 16-bit weights with K % 4 == 0 (tile32_16); f32 weights and other K keep the 16×16 tiles
-  const t32 = shape === 'reg32' && path === 'tiled' && variant === '16';
+  const t32 = (shape === 'reg32' || shape === 'reg32x64') && path === 'tiled' && variant === '16';
+  const tileWg = shape === 'reg16x64' || shape === 'reg32x64' ? WIDE_WG : WG;
   const entry = wgTile ? 'wgtile' : sg ? `gemv_sg_${variant}` : split ? `gemv_split_${variant}` : t32 ? `tile32_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
+  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : tileWg });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
@@ -102,7 +106,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
       } else {
         const tb = t32 ? 2 * TB : TB;
-        workgroups = [Math.ceil(chunk.rows / (tb * WG)), Math.ceil(rows / tb)];
+        workgroups = [Math.ceil(chunk.rows / (tb * tileWg)), Math.ceil(rows / tb)];
         if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
       }
       const xb = xc.buffer, yb = yc.buffer;

@@ -4,7 +4,7 @@ import type { DType } from '../../../src/gpu/dtype.ts';
 import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import type { GemvVariant, MatmulTileVariant } from '../../../src/gpu/tuning.ts';
+import { type GemvVariant, MATMUL_TILE_VARIANTS, type MatmulTileVariant } from '../../../src/gpu/tuning.ts';
 import { matmul, subgroupGemv } from '../../../src/ops/matmul.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { matmul as matmulRef } from '../../../src/ops/ref/matmul.ts';
@@ -48,7 +48,7 @@ const list: MatmulCase[] = [
   { lead: [3, 11], n: 50, k: 33, w: 'f16', chunkAllBytes: 800 },
   { lead: [70], n: 24, k: 64, w: 'f32', chunkAllBytes: 4096 },
   // every variant the tuning run may choose, forced, on awkward shapes and every weight dtype
-  ...(['reg16', 'reg32', 'wg64'] as const).flatMap((variant): MatmulCase[] => [
+  ...MATMUL_TILE_VARIANTS.flatMap((variant): MatmulCase[] => [
     { lead: [65], n: 67, k: 33, w: 'f32', bias: 'f32', variant },
     { lead: [3, 43], n: 130, k: 40, w: 'bf16', bias: 'bf16', variant },
     { lead: [2], n: 70, k: 1000, w: 'f16', variant },
