@@ -25,6 +25,15 @@ Deno.test('memory plan: Qwen2.5-VL-7B weights are the index total_size; KV and m
   assertEquals(item('weights') - cut.items[0].bytes, 26 * p.perLayer.lmWeights, 'per-layer extrapolation');
   assert(fitLine(p, parseBytes('16GiB')).startsWith('does not fit'), 'a 7B in bf16 does not fit 16 GiB');
   assertEquals(parseBytes('24GB'), 24e9, 'GB are 10⁹');
+  // the MLPs run in blocks of 2048 rows: the widest tensor is the tower's qkv (ops walk its chunks); the widest one
+  // an op binds whole is a [patches, Hv] buffer of the tower (RMSNorm, RoPE, attention)
+  assertEquals(p.mlpBlockRows, 2048, 'MLP block rows');
+  assertEquals([p.largestActivation.name, p.largestActivation.shape, p.largestActivation.chunked], ['vision qkv', [65536, 3840], true], 'largest activation');
+  assertEquals([p.largestTensor.shape, p.largestTensor.chunked], [[65536, 1280], false], 'largest tensor bound whole');
+  // activations: the Qwen ViT's 10 [N, Hv] buffers + its MLP block (gate, up, act; x̂ and out copies) + the merger's
+  // output pair, + the image features waiting for the LM (the tower's phase is larger than the LM's here)
+  const N = 65536, B = 2048;
+  assertEquals(item('activations'), N * 10 * 1280 * 4 + B * 3 * 3420 * 4 + B * 2 * 1280 * 4 + (N / 4) * 2 * 3584 * 4 + 16384 * 3584 * 4, 'activation estimate');
 });
 
 Deno.test('memory plan: largest images (OneVision anyres_max_9, NeXT pinpoints) follow the processor token count', async () => {
