@@ -6,11 +6,12 @@ import type { Gpu } from './device.ts';
 
 /**
  * Prefill matmul: `reg16` 16×16 register tiles, no workgroup memory; `reg32` 32×32 register tiles for 16-bit
- * weights with K % 4 == 0 (f32 weights and other K take the 16×16 tiles); `reg16x64` / `reg32x64` the same with 64
- * invocations per workgroup along N instead of 8; `wg64` 64×64 workgroup-memory tiles.
+ * weights with K % 4 == 0 (f32 weights and other K take the 16×16 tiles); `wg64` 64×64 workgroup-memory tiles.
+ * (The register tiles with 64 invocations per workgroup instead of 8 were tried and measured slower on llvmpipe:
+ * docs/bench-llvmpipe.txt.)
  */
-export type MatmulTileVariant = 'reg16' | 'reg32' | 'reg16x64' | 'reg32x64' | 'wg64';
-export const MATMUL_TILE_VARIANTS: readonly MatmulTileVariant[] = ['reg16', 'reg32', 'reg16x64', 'reg32x64', 'wg64'];
+export type MatmulTileVariant = 'reg16' | 'reg32' | 'wg64';
+export const MATMUL_TILE_VARIANTS: readonly MatmulTileVariant[] = ['reg16', 'reg32', 'wg64'];
 /**
  * Decode matmul: `rows` one invocation per 4 weight rows over all K; `split` a workgroup per 4 rows, split K, tree
  * reduction in workgroup memory; `subgroup` the same split with subgroupAdd reductions (matmul_subgroups.wgsl, only

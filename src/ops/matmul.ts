@@ -26,7 +26,7 @@ export function matmulVariant(gpu: Gpu, m: number, _n: number, k: number, wDtype
   const c = kernelChoice(gpu);
   if (m === 1) return k % 4 === 0 ? (c.gemv === 'subgroup' && !subgroupGemv(gpu) ? 'split' : c.gemv) : 'rows';
   const v = c.matmulTile;
-  if (k % 4 !== 0 || wDtype === 'f32') return v === 'reg32' ? 'reg16' : v === 'reg32x64' ? 'reg16x64' : v;
+  if (k % 4 !== 0 || wDtype === 'f32') return v === 'reg32' ? 'reg16' : v;
   return v;
 }
 
@@ -36,8 +36,7 @@ export function subgroupGemv(gpu: Gpu): boolean {
 }
 
 const TB = 16, TN = 4; // tile: y rows and cols per invocation; gemv: weight rows per invocation (shaders/matmul.wgsl)
-const WG = 8; // invocations per tile workgroup, along N
-const WIDE_WG = 64; // the same for reg16x64 / reg32x64
+const WG = 8; // invocations per tile workgroup, along N (64 measured slower on llvmpipe)
 const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike on llvmpipe)
 const SPLIT_WG = 64; // invocations per split-K gemv workgroup (splits of K per 4 rows)
 const WB = 64; // wg64: y block side per 16×16 workgroup
@@ -78,10 +77,9 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   const split = (shape === 'split' || shape === 'subgroup') && variant !== 'any';
   const wgTile = shape === 'wg64';
   // 32×32 register tiles: 16-bit weights with K % 4 == 0 (tile32_16); f32 weights and other K keep the 16×16 tiles
-  const t32 = (shape === 'reg32' || shape === 'reg32x64') && path === 'tiled' && variant === '16';
-  const tileWg = shape === 'reg16x64' || shape === 'reg32x64' ? WIDE_WG : WG;
+  const t32 = shape === 'reg32' && path === 'tiled' && variant === '16';
   const entry = wgTile ? 'wgtile' : sg ? `gemv_sg_${variant}` : split ? `gemv_split_${variant}` : t32 ? `tile32_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : tileWg });
+  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
@@ -106,7 +104,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         workgroups = [Math.min(groups, maxWg), Math.ceil(groups / maxWg)];
       } else {
         const tb = t32 ? 2 * TB : TB;
-        workgroups = [Math.ceil(chunk.rows / (tb * tileWg)), Math.ceil(rows / tb)];
+        workgroups = [Math.ceil(chunk.rows / (tb * WG)), Math.ceil(rows / tb)];
         if (workgroups[0] > maxWg || workgroups[1] > maxWg) throw new OpArgumentError(op, `m=${m} n=${n} needs a ${workgroups.join('×')} grid, over ${maxWg} per dimension`);
       }
       const xb = xc.buffer, yb = yc.buffer;
