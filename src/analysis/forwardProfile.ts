@@ -48,6 +48,9 @@ export interface RateRow {
   /** Achieved / attainable on the roofline, null without a roofline. */
   roofShare: number | null;
   bound: 'compute' | 'memory' | null;
+  /** Some bytes are the sizes of the bound buffers (an upper bound: a decode step binds run-state buffers sized for
+   * the prefill), so GB/s and the memory share are upper bounds ("≤" in the tables). */
+  bytesUpperBound?: boolean;
 }
 
 export interface ForwardProfile {
@@ -95,7 +98,8 @@ function rates(name: string, ds: readonly ProfiledDispatch[], totalMs: number, r
       roofShare = bytes / s / roof.bytesPerS;
     }
   }
-  return { name, dispatches: ds.length, ms, share: totalMs > 0 ? ms / totalMs : 0, gflops, gbs, roofShare, bound };
+  const bytesUpperBound = ds.some((d) => d.bytesFrom === 'bindings');
+  return { name, dispatches: ds.length, ms, share: totalMs > 0 ? ms / totalMs : 0, gflops, gbs, roofShare, bound, ...(bytesUpperBound ? { bytesUpperBound } : {}) };
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
@@ -197,7 +201,11 @@ function table(head: string[], body: string[][], numericFrom = 1): string {
 function rateTable(first: string, rows: readonly RateRow[]): string {
   return table(
     [first, 'dispatches', 'ms', 'share', 'GFLOP/s', 'GB/s', '% roofline', 'bound'],
-    rows.map((r) => [r.name, String(r.dispatches), fmt(r.ms, 3), pct(r.share), fmt(r.gflops), fmt(r.gbs), pct(r.roofShare), r.bound ?? '—']),
+    rows.map((r) => {
+      // "≤": bytes from bound buffer sizes (upper bound); the compute share does not depend on them
+      const le = r.bytesUpperBound ? '≤' : '';
+      return [r.name, String(r.dispatches), fmt(r.ms, 3), pct(r.share), fmt(r.gflops), r.gbs === null ? '—' : le + fmt(r.gbs), r.roofShare === null ? '—' : (r.bound === 'memory' ? le : '') + pct(r.roofShare), r.bound ?? '—'];
+    }),
   );
 }
 
@@ -211,7 +219,8 @@ export function profileText(p: ForwardProfile, topKernels = 15): string {
   out.push(p.roofline
     ? `roofline: ${fmt(p.roofline.flopsPerS / 1e9)} GFLOP/s f32 FMA, ${fmt(p.roofline.bytesPerS / 1e9)} GB/s read (${p.roofline.source})`
     : 'roofline: no roofline measured for this adapter (`npx kvscope bench roofline` writes one); % roofline left empty');
-  out.push('FLOPs counted for matmul (2mnk) and attention (4·heads·d per attended pair); other kernels by bytes of their bound buffers.');
+  out.push('FLOPs counted for matmul (2mnk) and attention (4·heads·d per attended pair); other kernels by bytes of their bound buffers, an upper bound marked ≤ ' +
+    '(a decode step binds run-state buffers sized for the prefill).');
   if (p.untimed) out.push(`warning: ${p.untimed} dispatches got no timestamp slot and are missing`);
   out.push('');
   out.push(table(
