@@ -150,6 +150,28 @@ Deno.test({ name: 'OneVision: a 30×100 image unpads (rows 1..2 of the 4×8 crop
   res.dispose();
 } });
 
+Deno.test({ name: 'OneVision and NeXt with the vision MLP in blocks of 5 patch rows and the LM MLP in blocks of 7: every stage matches the reference, logits equal the unblocked run', ...opts, async fn() {
+  for (const [f, img, label] of [[ov, testPicture(30, 100, 1), 'onevision'], [next, testPicture(45, 60, 5), 'next']] as const) {
+    const inputs = inputsFor(f as Fixture<LlavaOnevisionConfig | LlavaNextConfig>, [img], 'What is shown?');
+    const tower = f.model.parts.tower, dec = f.model.decoder;
+    const whole = await f.model.forward(inputs, { logits: 'all', taps: ['vision.out'] });
+    const wantLogits = [...await whole.logits.read()], wantVision = [...await whole.taps.get('vision.out')!.read()];
+    whole.dispose();
+    try {
+      tower.mlpBlockRows = 5;
+      dec.mlpBlockRows = 7;
+      const { gpu: res } = await compareStages(f as Fixture<LlavaOnevisionConfig | LlavaNextConfig>, inputs, `${label} blocked`);
+      assert(inputs.inputIds.length > 7 && (inputs.pixelValues?.shape[0] ?? 0) * 4 > 5, 'the inputs span several blocks');
+      assertEquals([...await res.logits.read()], wantLogits, `${label}: logits blocked = unblocked`);
+      assertEquals([...await res.taps.get('vision.out')!.read()], wantVision, `${label}: vision.out blocked = unblocked`);
+      res.dispose();
+    } finally {
+      tower.mlpBlockRows = 2048;
+      dec.mlpBlockRows = 2048;
+    }
+  }
+} });
+
 Deno.test({ name: 'OneVision: an 84×112 image (3×4 crops) takes the anyres_max_9 bilinear downscale 6×8 → 5×6', ...opts, async fn() {
   const layout = anyresLayout({ height: 84, width: 112 }, llavaPackingSpec(ov.cfg, 1));
   assertEquals([layout.gridRows, layout.gridCols, layout.tiles], [3, 4, 13], 'pinpoint 84×112');

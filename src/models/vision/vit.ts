@@ -16,7 +16,7 @@ import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
 import { layerNorm } from '../../ops/norm.ts';
 import { concatCols, copyInto, gatherRows } from '../../ops/rows.ts';
-import { RunState } from '../runState.ts';
+import { checkBlockRows, firstRows, inRowBlocks, MLP_BLOCK_ROWS, RunState } from '../runState.ts';
 import type { Weights } from '../weights.ts';
 
 /** pixel_values of the tiles of all images: [tiles, channels, S, S] row-major f32. */
@@ -80,7 +80,7 @@ export function patchRows(pixels: PixelValues, cfg: LlavaVisionConfig): { rows: 
   return { rows, tiles, tokens, width };
 }
 
-type VitActivation = 'x' | 'xAttn' | 'xn' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj' | 'fc1' | 'act';
+type VitActivation = 'x' | 'xAttn' | 'xn' | 'q' | 'k' | 'v' | 'kh' | 'vh' | 'attn' | 'proj';
 
 /** A copy of x (a kept hidden state) in a tensor of its own. */
 function copyOf(stage: Stage, x: Tensor<'f32'>, label: string): Tensor<'f32'> {
@@ -120,7 +120,24 @@ export class VisionTower {
     private readonly act: Activation,
   ) {
     const hv = config.hidden_size, inter = config.intermediate_size;
-    this.state = new RunState(gpu, 'vision', { x: hv, xAttn: hv, xn: hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv, fc1: inter, act: inter });
+    this.state = new RunState(gpu, 'vision', { x: hv, xAttn: hv, xn: hv, q: hv, k: hv, v: hv, kh: hv, vh: hv, attn: hv, proj: hv });
+    this.mlpState = new RunState(gpu, 'vision mlp', { fc1: inter, act: inter });
+    this.mlpBlockState = new RunState(gpu, 'vision mlp block', { x: hv, out: hv });
+  }
+
+  /** fc1 and act: min(N, mlpBlockRows) rows (the MLP runs in blocks of patch rows). */
+  private readonly mlpState: RunState<'fc1' | 'act'>;
+  /** A block's copy of LN2(x') and its fc2 output, only when N is longer than one block. */
+  private readonly mlpBlockState: RunState<'x' | 'out'>;
+  private blockRows = MLP_BLOCK_ROWS;
+
+  /** Patch rows per MLP block (default MLP_BLOCK_ROWS); a positive integer. */
+  get mlpBlockRows(): number {
+    return this.blockRows;
+  }
+
+  set mlpBlockRows(rows: number) {
+    this.blockRows = checkBlockRows(rows, 'vision tower');
   }
 
   /** Load the patch embedding, positions and layers 0..layerCount−1 from `prefix` (e.g. 'model.vision_tower.vision_model.'). */
@@ -196,9 +213,13 @@ export class VisionTower {
     add(stage, s.x, s.proj, s.xAttn);
     // x = x' + fc2(act(fc1(LN2(x'))))
     layerNorm(stage, s.xAttn, w.ln2w, w.ln2b, eps, s.xn);
-    matmul(stage, s.xn, w.fc1, { bias: w.fc1b, out: s.fc1 });
-    activation(stage, this.act, s.fc1, s.act);
-    matmul(stage, s.act, w.fc2, { bias: w.fc2b, out: s.proj });
+    const blockRows = Math.min(n, this.blockRows), m = this.mlpState.at(blockRows);
+    inRowBlocks(stage, s.xn, s.proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
+      const fc1 = firstRows(m.fc1, r), a = firstRows(m.act, r);
+      matmul(stage, xn, w.fc1, { bias: w.fc1b, out: fc1 });
+      activation(stage, this.act, fc1, a);
+      matmul(stage, a, w.fc2, { bias: w.fc2b, out: proj });
+    });
     add(stage, s.xAttn, s.proj, s.x);
   }
 
@@ -247,16 +268,20 @@ export class VisionTower {
       segments.dispose();
       // the tower runs once per image: its run state goes back to the pool (reused by the next image) for the LM
       this.state.dispose();
+      this.mlpState.dispose();
+      this.mlpBlockState.dispose();
     }
   }
 
   /** Bytes of the run state now allocated. */
   get runStateBytes(): number {
-    return this.state.byteLength;
+    return this.state.byteLength + this.mlpState.byteLength + this.mlpBlockState.byteLength;
   }
 
   dispose(): void {
     this.state.dispose();
+    this.mlpState.dispose();
+    this.mlpBlockState.dispose();
     const all = [this.conv, this.patchBias, this.tokenTable, this.preNorm?.w, this.preNorm?.b, ...this.layers.flatMap((l) => Object.values(l))];
     for (const t of all) t?.dispose();
   }
