@@ -10,6 +10,8 @@ import { ropeIndex } from '../../src/models/qwen2_5_vl/ropeIndex.ts';
 import * as refAnyres from '../../src/models/ref/anyres.ts';
 import { getRopeIndex } from '../../src/models/ref/getRopeIndex.ts';
 import { featureLayers, type LlavaConfig } from '../../src/models/ref/llava.ts';
+import { roundHalf } from '../../src/models/ref/f16.ts';
+import { roundTo } from '../../src/gpu/dtype.ts';
 import { assert, assertEquals } from '../gpu/assert.ts';
 
 const REF_DIR = new URL('../../src/models/ref/', import.meta.url);
@@ -152,4 +154,10 @@ Deno.test('vision_feature_layer: production indices equal the reference (ints, l
       assert(prod instanceof Error && ref instanceof Error, `vision_feature_layer ${JSON.stringify(layer)} of ${L} layers: production ${prod}, reference ${ref}`);
     } else assertEquals(prod, ref, `vision_feature_layer ${JSON.stringify(layer)} of ${L} layers`);
   }), { numRuns: 2000, seed: 13 });
+});
+
+Deno.test('reference f16 rounding (from the binary16 definition) equals the GPU path codec on f32 inputs and edge cases', () => {
+  const edges = [0, -0, 1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, -65520, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -14, 6e-5, -2.5e-7, Infinity];
+  for (const x of edges) assertEquals(roundHalf(x), roundTo('f16', x), `roundHalf(${x})`);
+  fc.assert(fc.property(fc.float({ noNaN: true }), (x) => Object.is(roundHalf(x), roundTo('f16', x)) || roundHalf(x) === roundTo('f16', x)), { numRuns: 20000 });
 });

@@ -7,13 +7,13 @@ import { gatedActivation } from '../../ops/ref/activation.ts';
 import { add } from '../../ops/ref/add.ts';
 import { attention, type AttentionRefOptions } from '../../ops/ref/attention.ts';
 import { embedding } from '../../ops/ref/embedding.ts';
-import { roundTo } from '../../gpu/dtype.ts';
 import { type HostTensor, hostTensor } from '../../gpu/hostTensor.ts';
 import { matmul } from '../../ops/ref/matmul.ts';
 import { rmsNorm } from '../../ops/ref/norm.ts';
 import { mrope, rope } from '../../ops/ref/rope.ts';
-import { lmHeadTensorName, type Weights } from '../weights.ts';
+import type { Weights } from '../weights.ts';
 import { act2fn } from './act2fn.ts';
+import { roundHalf } from './f16.ts';
 
 /** Where the decoder's tensors live: `${prefix}layers.{l}.…` and the LM head's name (absent = tied to embed_tokens). */
 export interface DecoderRefNames {
@@ -75,9 +75,10 @@ export async function loadDecoderRef(weights: Weights, cfg: TextConfig, names: D
     layers.push(lw);
   }
   const norm = await weights.host(`${names.prefix}norm.weight`, [h]);
-  // tied (Qwen2-0.5B, Qwen2.5-VL-3B): the head is embed_tokens, as transformers' tie_weights() makes it
-  const headName = lmHeadTensorName(weights, cfg.tie_word_embeddings, names.lmHead, embedName);
-  const lmHead = headName === embedName ? embed : await weights.host(headName, [cfg.vocab_size, h]);
+  // transformers' tie_weights(): tied (Qwen2-0.5B, Qwen2.5-VL-3B) → the head IS embed_tokens, whatever the file
+  // stores; untied → the file's lm_head (absent would be a random head in transformers: refused)
+  if (!cfg.tie_word_embeddings && !weights.has(names.lmHead)) throw new Error(`reference decoder: ${names.lmHead} missing with tie_word_embeddings false`);
+  const lmHead = cfg.tie_word_embeddings ? embed : await weights.host(names.lmHead, [cfg.vocab_size, h]);
   return { embed, layers, norm, lmHead };
 }
 
@@ -138,7 +139,7 @@ export function decoderForwardRef(
     const qRot = rotate(reshape(q, [seq, heads, d]));
     const kRot = rotate(reshape(k, [seq, kvHeads, d]));
     // an f16 cache stores K (after RoPE) and V rounded to f16; attention reads those
-    const stored = (t: HostTensor) => opts.kvDtype === 'f16' ? hostTensor(t.shape, t.data.map((x) => roundTo('f16', x))) : t;
+    const stored = (t: HostTensor) => opts.kvDtype === 'f16' ? hostTensor(t.shape, t.data.map(roundHalf)) : t;
     const kCache = stored(toCacheLayout(kRot, seq, kvHeads, d)), vCache = stored(toCacheLayout(v, seq, kvHeads, d));
     res.preRopeKeys.push(k);
     res.keys.push(kCache);
