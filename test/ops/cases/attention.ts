@@ -1,4 +1,5 @@
-// Cases for `attention`: GQA groupings, head dims 24/64/72/80/128, causal and bidirectional, a continuing prefill
+// Cases for `attention` (shaders/attention.wgsl flash, shaders/attention_f16.wgsl over f16 caches, and
+// shaders/attention_tiled.wgsl: every f32 prefill case runs the flash and the tiled variant): GQA groupings, head dims 24/64/72/80/128, causal and bidirectional, a continuing prefill
 // (qStart > 0), cu_seqlens segments, blocking specs (one query fully blocked), decode over a long cache with
 // flash-decoding splits, and stale cache rows beyond kvLength filled with huge values that must be ignored.
 // f16 caches (shaders/attention_f16.wgsl): K and V held as f16, the reference given the same f16 values, so the
