@@ -15,6 +15,13 @@
 //                  the tensor bytes Weights read (LoadProgress.bytes).
 //   memory       = BufferPool live bytes: resident after load (weights as stored on the GPU), peak during the
 //                  forward + decode (resetPeak after load), and the KV cache of the forward.
+//   dispatches   = compute dispatches recorded (gpu.stats, per stage label): vision = image − text-only forward,
+//                  prefill = the text-only forward, split into decoder layers (each `decoder layer i` stage) and the
+//                  rest (embedding, head); decode step = one token's forward + its argmax, split the same way.
+//   roofline     = decode bytes per step (every decoder weight in its stored dtype, the LM head, one embedding row,
+//                  K and V of every cached position read by attention) / decode step time, as a share of the
+//                  adapter's storage-read bandwidth (read_peak of `bench roofline`, from its per-adapter cache;
+//                  measured and cached once when absent).
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { LlavaNextConfig, LlavaOnevisionConfig, ModelConfig, Qwen2_5VisionConfig, TextConfig } from '../../src/io/config.ts';
 import type { RgbImage } from '../../src/io/rgbImage.ts';
@@ -32,6 +39,8 @@ import { featureHiddenStates, tokensPerTile } from '../../src/models/vision/vit.
 import { benchRuntime, type BenchRuntime } from './benchRow.ts';
 import type { KvDType } from '../../src/capture/kvCache.ts';
 import { median } from './timing.ts';
+import { cachedRoofline, measureRoofline, type Roofline, ROOFLINE_CACHE } from './roofline.ts';
+import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
 
 export const BENCH_ARCHS = ['llava_onevision', 'llava_next', 'qwen2_5_vl'] as const;
 export type BenchArch = (typeof BENCH_ARCHS)[number];
@@ -99,6 +108,23 @@ export interface ModelBenchRow {
   prefill: StageTime;
   decode: StageTime & { steps: number };
   memory: { weight_file_bytes: number; resident_bytes: number; kv_cache_bytes: number; peak_live_bytes: number; leaked_bytes: number };
+  dispatches: DispatchCounts;
+  /** Decode against the bandwidth roofline; null figures when no step ran. */
+  decode_roofline: {
+    bytes_per_step: number;
+    gb_per_s: number | null;
+    read_peak_gb_per_s: number;
+    share: number | null;
+    /** Where read_peak came from: the `bench roofline` cache (with its date) or measured by this run. */
+    source: string;
+  };
+}
+
+/** Compute dispatches per stage of the bench (see the header); per_layer is the decoder layer stages' count. */
+export interface DispatchCounts {
+  vision: number;
+  prefill: { total: number; per_layer: number; fixed: number; layers_equal: boolean };
+  decode_step: { total: number; per_layer: number; fixed: number; layers_equal: boolean } | null;
 }
 
 // ---- FLOP estimates (multiply-adds count 2; norms, activations, RoPE and softmax left out) ----
@@ -147,6 +173,52 @@ export function qwenVisionFlops(v: Qwen2_5VisionConfig, patches: number): number
   const mh = hv * v.spatial_merge_size ** 2, merged = patches / v.spatial_merge_size ** 2;
   const embed = 2 * patches * v.in_channels * v.temporal_patch_size * v.patch_size ** 2 * hv;
   return embed + blocks + 2 * merged * (mh * mh + mh * v.out_hidden_size);
+}
+
+/** Bytes per stored element of a checkpoint dtype (weights stay in it on the GPU). */
+export function dtypeBytes(d: BenchDType): number {
+  return d === 'F32' ? 4 : 2;
+}
+
+/**
+ * Bytes one decode step at cache length `past` must read: every decoder layer's weights and biases, the final norm
+ * and the LM head (`wBytes` per element), one embedding row, and K and V of the past + 1 positions of every layer
+ * (`kvBytes` per element). Activations left out (a few rows of H).
+ */
+export function lmDecodeStepBytes(c: TextConfig, past: number, wBytes: number, kvBytes: number): number {
+  const h = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim, i = c.intermediate_size;
+  const layer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + (c.qkv_bias ? q + 2 * kv : 0) + (c.o_bias ? h : 0) + (c.mlp_bias ? 2 * i + h : 0);
+  const weights = c.num_hidden_layers * layer + c.vocab_size * h + 2 * h;
+  return weights * wBytes + c.num_hidden_layers * 2 * kv * (past + 1) * kvBytes;
+}
+
+/** Dispatches of each `decoder layer i` stage in a per-stage count, and whether all layers had the same. */
+function layerDispatches(byStage: Map<string, number>, layers: number): { per_layer: number; sum: number; layers_equal: boolean } {
+  const counts = Array.from({ length: layers }, (_, l) => byStage.get(`decoder layer ${l}`) ?? 0);
+  const sum = counts.reduce((a, b) => a + b, 0);
+  return { per_layer: median(counts), sum, layers_equal: counts.every((n) => n === counts[0]) };
+}
+
+/** Run `fn` counting the dispatches it records, in all and per stage label. */
+async function counted<T>(gpu: Gpu, fn: () => Promise<T>): Promise<{ value: T; total: number; byStage: Map<string, number> }> {
+  const byStage = new Map<string, number>(), before = gpu.stats.dispatches, outer = gpu.stats.byStage;
+  gpu.stats.byStage = byStage;
+  try {
+    const value = await fn();
+    return { value, total: gpu.stats.dispatches - before, byStage };
+  } finally {
+    gpu.stats.byStage = outer;
+  }
+}
+
+/** The adapter's bandwidth roofline: `bench roofline`'s cached figure, else measured now and cached. */
+export async function benchRoofline(gpu: Gpu, log: (s: string) => void): Promise<{ roof: Roofline; source: string }> {
+  const cached = cachedRoofline(gpu);
+  if (cached) return { roof: cached, source: `bench roofline cache (measured ${cached.measured_at})` };
+  log('no cached roofline for this adapter: measuring it once (`kvscope bench roofline`), then caching it');
+  const roof = await measureRoofline(gpu);
+  writeAdapterCache(gpu, ROOFLINE_CACHE, roof);
+  return { roof, source: `measured by this run (${roof.measured_at}), now cached` };
 }
 
 // ---- inputs ----
@@ -288,7 +360,7 @@ function stage(tokens: number, ms: number, flops: number): StageTime {
 }
 
 /** Bench one architecture: load (reps), text-only and image forwards (warm-up + reps, interleaved), decode once. */
-async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenchOptions, 'arch' | 'json'>>, log: (s: string) => void): Promise<ModelBenchRow> {
+async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenchOptions, 'arch' | 'json'>>, roofline: { roof: Roofline; source: string }, log: (s: string) => void): Promise<ModelBenchRow> {
   const real = opts.dims === 'real-0.5b' || !!opts.model;
   const dir = opts.checkpoints[arch] ?? await benchCheckpointDir(arch, opts, log);
   const pool = gpu.pool;
@@ -326,11 +398,16 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const warm = opts.warmup;
     const textMs: number[] = [], imageMs: number[] = [];
     let last: ForwardResult | null = null;
+    let textCount: Awaited<ReturnType<typeof counted>> | null = null, imageCount = 0;
     for (let r = 0; r < warm + opts.reps; r++) {
-      const t = await timeForward(gpu, m, inp.text, capacity);
+      const tc = await counted(gpu, () => timeForward(gpu, m, inp.text, capacity));
+      const t = tc.value;
+      textCount = tc;
       t.result.dispose();
       if (real) log(`text-only forward ${(t.ms / 1000).toFixed(1)} s`);
-      const i = await timeForward(gpu, m, inp.image, capacity);
+      const ic = await counted(gpu, () => timeForward(gpu, m, inp.image, capacity));
+      const i = ic.value;
+      imageCount = ic.total;
       if (real) log(`image forward ${(i.ms / 1000).toFixed(1)} s`);
       if (last) last.dispose();
       last = i.result;
@@ -343,12 +420,35 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     // decode from the last image forward's cache
     await settle(gpu);
     const t0 = performance.now();
-    const tokens = await m.generate(last!, opts.decode);
+    const gen = await counted(gpu, () => m.generate(last!, opts.decode));
+    const tokens = gen.value;
     await settle(gpu);
     const decodeMs = performance.now() - t0;
     const steps = Math.max(tokens.length - 1, 0);
-    let decodeFlops = 0;
-    for (let k = 0; k < steps; k++) decodeFlops += lmDecodeStepFlops(text, s + k);
+    let decodeFlops = 0, decodeBytes = 0;
+    const kvElem = m.kvDtype === 'f16' ? 2 : 4;
+    for (let k = 0; k < steps; k++) {
+      decodeFlops += lmDecodeStepFlops(text, s + k);
+      decodeBytes += lmDecodeStepBytes(text, s + k, dtypeBytes(opts.dtype), kvElem);
+    }
+    // dispatches: the prefill's decoder layer stages vs the rest; a decode step = one token's forward + its argmax
+    // (generate runs tokens.length argmaxes, the first on the prefill's logits, and `steps` forwards)
+    const L = text.num_hidden_layers;
+    const pl = layerDispatches(textCount!.byStage, L);
+    const argmaxEach = tokens.length ? (gen.byStage.get('greedy argmax') ?? 0) / tokens.length : 0;
+    let decodeStep: DispatchCounts['decode_step'] = null;
+    if (steps > 0) {
+      const dl = layerDispatches(gen.byStage, L);
+      const total = (gen.total - argmaxEach) / steps;
+      decodeStep = { total, per_layer: dl.per_layer / steps, fixed: total - dl.sum / steps, layers_equal: dl.layers_equal };
+    }
+    const dispatches: DispatchCounts = {
+      vision: imageCount - textCount!.total,
+      prefill: { total: textCount!.total, per_layer: pl.per_layer, fixed: textCount!.total - pl.sum, layers_equal: pl.layers_equal },
+      decode_step: decodeStep,
+    };
+    const readPeak = roofline.roof.read_peak;
+    const decodeGbs = steps > 0 && decodeMs > 0 ? decodeBytes / decodeMs / 1e6 : null;
     last!.dispose();
     const peak = pool.peakBytes;
 
@@ -370,6 +470,11 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
       prefill: stage(s, prefillMs, lmPrefillFlops(text, s)),
       decode: { ...stage(steps, decodeMs, decodeFlops), steps },
       memory: { weight_file_bytes: bytes, resident_bytes: resident, kv_cache_bytes: kvBytes, peak_live_bytes: peak, leaked_bytes: leaked },
+      dispatches,
+      decode_roofline: {
+        bytes_per_step: steps > 0 ? decodeBytes / steps : lmDecodeStepBytes(text, s, dtypeBytes(opts.dtype), kvElem),
+        gb_per_s: decodeGbs, read_peak_gb_per_s: readPeak, share: decodeGbs === null ? null : decodeGbs / readPeak, source: roofline.source,
+      },
     };
   } finally {
     model?.dispose();
@@ -414,7 +519,20 @@ export function modelBenchTable(rows: readonly ModelBenchRow[]): string {
       mib(r.memory.peak_live_bytes), `${(r.memory.peak_live_bytes / r.memory.weight_file_bytes).toFixed(2)}×`, String(r.memory.leaked_bytes),
     ]),
   );
-  return `${rates}\n\n${memory}`;
+  const n = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  const uneven = (e: boolean) => (e ? '' : '*');
+  const work = table(
+    ['model', 'runtime', 'dims/dtype', 'vision disp', 'prefill disp', '/layer', 'fixed', 'decode disp/step', '/layer', 'fixed', 'decode MB/step', 'decode GB/s', 'read peak GB/s', '% roofline'],
+    rows.map((r) => {
+      const p = r.dispatches.prefill, d = r.dispatches.decode_step, f = r.decode_roofline;
+      return [
+        r.arch, r.runtime, dimsText(r), n(r.dispatches.vision), n(p.total), n(p.per_layer) + uneven(p.layers_equal), n(p.fixed),
+        d ? n(d.total) : '—', d ? n(d.per_layer) + uneven(d.layers_equal) : '—', d ? n(d.fixed) : '—',
+        (f.bytes_per_step / 1e6).toFixed(2), f.gb_per_s === null ? '—' : rate(f.gb_per_s), rate(f.read_peak_gb_per_s), f.share === null ? '—' : `${(100 * f.share).toFixed(1)}%`,
+      ];
+    }),
+  );
+  return `${rates}\n\n${memory}\n\n${work}`;
 }
 
 /** The architectures a run covers: --arch, else all three (tiny) or OneVision (real-0.5b). */
@@ -476,9 +594,11 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
   if (real && /llvmpipe|swiftshader|lavapipe|software/i.test(gpu.describe())) {
     log(`software adapter (${gpu.describe()}): the real-0.5b run takes many minutes (checkpoint write, ~1.8 GB load, minutes per forward)`);
   }
+  const roofline = await benchRoofline(gpu, log);
+  say(`bandwidth roofline: ${roofline.roof.read_peak.toFixed(1)} GB/s storage read (read_peak; ${roofline.source})`);
   const rows: ModelBenchRow[] = [];
   for (const arch of archs) {
-    const row = await benchOne(gpu, arch, full, log);
+    const row = await benchOne(gpu, arch, full, roofline, log);
     rows.push(row);
     if (opts.json) console.log(JSON.stringify(row));
   }
@@ -486,7 +606,9 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
     console.log(modelBenchTable(rows));
     console.log('vision = image forward − text-only forward of the same length (tower + projector/merger + packing + scatter); ' +
       'prefill = text-only forward (embedding + decoder + last-row logits); decode = (N−1) one-token steps after the prefill token; ' +
-      'GFLOP are estimates (2 per multiply-add; norms/activations/softmax left out)');
+      'GFLOP are estimates (2 per multiply-add; norms/activations/softmax left out); ' +
+      'disp = compute dispatches (prefill = layers × /layer + fixed; * = decoder layers differ, median shown); ' +
+      'decode MB/step = weights in their stored dtype + LM head + K/V read, over the decode step time vs the cached bench roofline read_peak');
     for (const r of rows) if (r.memory.leaked_bytes !== 0) console.log(`note: ${r.arch}: ${r.memory.leaked_bytes} bytes still live after dispose`);
   }
   return rows;

@@ -49,8 +49,11 @@ export class Gpu {
   /** Storage binding size used for chunking tensors (≤ the device's limit). */
   maxBindingBytes: number;
   selfTests: SelfTestResult[] = [];
-  /** Counters since acquisition (reset freely): compute dispatches recorded by every Stage. */
-  readonly stats = { dispatches: 0 };
+  /**
+   * Counters since acquisition (reset freely): compute dispatches recorded by every Stage; and, while `byStage` is
+   * set to a map, the same count per stage label (`decoder layer 3`, `qwen vision block 0`, ...).
+   */
+  readonly stats: { dispatches: number; byStage: Map<string, number> | null } = { dispatches: 0, byStage: null };
   features: GpuFeatures = { shaderF16: false, timestampQuery: false, subgroups: false };
   /** When set, every Stage built without its own profiler records into this one (`kvscope profile`). */
   profiler: Profiler | null = null;

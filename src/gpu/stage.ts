@@ -136,6 +136,7 @@ export class Stage {
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);
     this.gpu.stats.dispatches++;
+    this.gpu.stats.byStage?.set(this.label, (this.gpu.stats.byStage.get(this.label) ?? 0) + 1);
     this.labels.push(d.label);
     if (slot !== undefined) this.endPass();
   }
