@@ -1,7 +1,8 @@
 // The Qwen2.5-VL vision tower with its PatchMerger on the GPU (HF Qwen2_5_VisionTransformerPretrainedModel):
 //   patch embed: pixel rows [N, C·T·P·P] (merge-block order) · Conv3d weight viewed as [hidden, C·T·P·P]ᵀ (no bias)
 //   reorder: merged tokens (m² consecutive rows) into window order (get_window_index), rotary (row, col) alike
-//   blocks: x += proj(Attn(RMSNorm1(x))), x += down(silu(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm2(x) (biases on);
+//   blocks: x += proj(Attn(RMSNorm1(x))), x += down(silu(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm2(x) (biases on; gate_proj
+//           and up_proj stacked at load into one [2Iv, Hv] projection: one matmul and the fused gated activation);
 //           Attn: qkv → [Q|K|V] head-major, 2D vision RoPE on q and k, non-causal, block-diagonal over windows
 //           (cu_window_seqlens) or, in fullatt_block_indexes, over image frames (cu_seqlens); scale d^−½
 //   merger: RMSNorm ln_q per patch, view [N/m², m²·hidden], Lin → GELU (erf) → Lin(out_hidden)
@@ -12,7 +13,7 @@ import type { HostTensor } from '../../gpu/hostTensor.ts';
 import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import type { Qwen2_5VisionConfig } from '../../io/config.ts';
-import { type Activation, activation, activationFromConfig, gatedActivation } from '../../ops/activation.ts';
+import { type Activation, activation, activationFromConfig, gatedActivationFused } from '../../ops/activation.ts';
 import { add } from '../../ops/add.ts';
 import { attention } from '../../ops/attention.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
@@ -78,7 +79,8 @@ export function rasterToMergeBlockRows(grids: readonly GridThw[], mergeSize: num
 
 interface BlockWeights {
   norm1: Tensor; norm2: Tensor; qkv: Tensor; qkvBias: Tensor; proj: Tensor; projBias: Tensor;
-  gate: Tensor; gateBias: Tensor; up: Tensor; upBias: Tensor; down: Tensor; downBias: Tensor;
+  /** [gate; up] stacked rows [2Iv, Hv] and biases [2Iv]: y[:, :Iv] = gate(x̂), y[:, Iv:] = up(x̂). */
+  gateUp: Tensor; gateUpBias: Tensor; down: Tensor; downBias: Tensor;
 }
 
 export interface QwenVitResult {
@@ -104,14 +106,14 @@ export class QwenVisionTower {
   ) {
     const hv = config.hidden_size, inter = config.intermediate_size;
     this.state = new RunState(gpu, 'qwen vision', { x: hv, xn: hv, qkv: 3 * hv, q: hv, k: hv, v: hv, kh: hv, vh: hv });
-    this.mlpState = new RunState(gpu, 'qwen vision mlp', { gate: inter, up: inter, act: inter });
+    this.mlpState = new RunState(gpu, 'qwen vision mlp', { gateUp: 2 * inter, act: inter });
     this.mlpBlockState = new RunState(gpu, 'qwen vision mlp block', { x: hv, out: hv });
   }
 
   /** Every activation of a block, allocated once for the most patches seen and reused by all blocks and forwards. */
   private readonly state: RunState<QwenVitActivation>;
-  /** The MLP's gate, up and act: min(N, mlpBlockRows) rows (the MLP runs in blocks of patch rows). */
-  private readonly mlpState: RunState<'gate' | 'up' | 'act'>;
+  /** The MLP's gate·up [·, 2Iv] and act: min(N, mlpBlockRows) rows (the MLP runs in blocks of patch rows). */
+  private readonly mlpState: RunState<'gateUp' | 'act'>;
   /** A block's copy of x̂ and its down_proj output, only when N is longer than one block. */
   private readonly mlpBlockState: RunState<'x' | 'out'>;
   private blockRows = MLP_BLOCK_ROWS;
@@ -134,6 +136,12 @@ export class QwenVisionTower {
       held.push(t);
       return t;
     };
+    // two tensors stacked along rows into one (same dtype and row length)
+    const stack = async (a: string, b: string, shape: number[], label: string) => {
+      const t = await weights.gpuRows(gpu, [{ name: `${p}${a}`, shape }, { name: `${p}${b}`, shape }], `${p}${label}`);
+      held.push(t);
+      return t;
+    };
     try {
       // Conv3d weight [hidden, C, T, P, P] = the same bytes as [hidden, C·T·P·P]
       const conv = await get('patch_embed.proj.weight', [hv, cfg.in_channels, cfg.temporal_patch_size, cfg.patch_size, cfg.patch_size]);
@@ -145,8 +153,8 @@ export class QwenVisionTower {
           norm1: await b('norm1.weight', [hv]), norm2: await b('norm2.weight', [hv]),
           qkv: await b('attn.qkv.weight', [3 * hv, hv]), qkvBias: await b('attn.qkv.bias', [3 * hv]),
           proj: await b('attn.proj.weight', [hv, hv]), projBias: await b('attn.proj.bias', [hv]),
-          gate: await b('mlp.gate_proj.weight', [inter, hv]), gateBias: await b('mlp.gate_proj.bias', [inter]),
-          up: await b('mlp.up_proj.weight', [inter, hv]), upBias: await b('mlp.up_proj.bias', [inter]),
+          gateUp: await stack(`blocks.${i}.mlp.gate_proj.weight`, `blocks.${i}.mlp.up_proj.weight`, [inter, hv], `blocks.${i}.mlp.gate_up`),
+          gateUpBias: await stack(`blocks.${i}.mlp.gate_proj.bias`, `blocks.${i}.mlp.up_proj.bias`, [inter], `blocks.${i}.mlp.gate_up.bias`),
           down: await b('mlp.down_proj.weight', [hv, inter]), downBias: await b('mlp.down_proj.bias', [hv]),
         });
       }
@@ -190,10 +198,9 @@ export class QwenVisionTower {
     rmsNorm(stage, xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
     const blockRows = Math.min(n, this.blockRows), m = this.mlpState.at(blockRows);
     inRowBlocks(stage, s.xn, proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
-      const gate = firstRows(m.gate, r), up = firstRows(m.up, r), a = firstRows(m.act, r);
-      matmul(stage, xn, w.gate, { bias: w.gateBias, out: gate });
-      matmul(stage, xn, w.up, { bias: w.upBias, out: up });
-      gatedActivation(stage, this.act, gate, up, a);
+      const gateUp = firstRows(m.gateUp, r), a = firstRows(m.act, r);
+      matmul(stage, xn, w.gateUp, { bias: w.gateUpBias, out: gateUp });
+      gatedActivationFused(stage, this.act, gateUp, a);
       matmul(stage, a, w.down, { bias: w.downBias, out: proj });
     });
     add(stage, xAttn, proj, s.x);
