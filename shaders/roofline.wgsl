@@ -83,6 +83,23 @@ fn read_chunked(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   sink[g] = (s0 + s1) + (s2 + s3);
 }
 
+// invocation g sums rows 4g..4g+3 of src seen as [rows, iters] vec4s, the four rows side by side (the decode
+// gemv's access pattern: a few contiguous streams per invocation, few invocations)
+@compute @workgroup_size(WG)
+fn read_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = gid.x + gid.y * nwg.x * WG;
+  let rows = params.n4 / params.iters;
+  let r0 = 4u * g;
+  if (r0 >= rows) { return; }
+  let base = array<u32, 4>(r0 * params.iters, min(r0 + 1u, rows - 1u) * params.iters, min(r0 + 2u, rows - 1u) * params.iters, min(r0 + 3u, rows - 1u) * params.iters);
+  let live = vec4<f32>(1.0, select(0.0, 1.0, r0 + 1u < rows), select(0.0, 1.0, r0 + 2u < rows), select(0.0, 1.0, r0 + 3u < rows));
+  var s = vec4<f32>(0.0);
+  for (var q = 0u; q < params.iters; q++) {
+    s += vec4<f32>(dot(src[base[0] + q], vec4<f32>(1.0)), dot(src[base[1] + q], vec4<f32>(1.0)), dot(src[base[2] + q], vec4<f32>(1.0)), dot(src[base[3] + q], vec4<f32>(1.0)));
+  }
+  sink[g] = s * live;
+}
+
 // nothing: the cost of a dispatch itself
 @compute @workgroup_size(1)
 fn empty() {}

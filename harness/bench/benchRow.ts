@@ -18,14 +18,22 @@ export interface BenchRow {
   impl: BenchImpl;
   /** kvscope's kernel variant (tuned choice), where it has several */
   variant?: string;
+  /** one op per submit, the same for every implementation */
   median_ms: number;
+  /** kvscope rows: ms per op with `batch_n` copies in one submit, as a forward records them (timing.ts) */
+  batched_ms?: number;
+  batch_n?: number;
   flops: number;
   bytes: number;
   gflops: number;
   gbps: number;
   /** compute-bound rows vs the FMA peak, memory-bound rows vs the read bandwidth (bench roofline) */
   bound?: 'compute' | 'memory';
+  /** % of the roof from the batched time where the row has one (like the roofline's own kernels), else single-submit */
   roofline_pct?: number;
+  roofline_from?: 'batch' | 'submit';
+  /** % of the roof from the single-submit time (the submit floor included) */
+  roofline_pct_submit?: number;
   /** attention rows: GFLOP/s over the f32 1024³ kvscope matmul rate timed in the same run, interleaved with the row's runs */
   matmul_share?: number;
   device: string;

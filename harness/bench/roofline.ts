@@ -19,6 +19,8 @@ export interface Roofline {
   /** GB/s of storage reads */
   read_strided: number;
   read_chunked: number;
+  /** 4 rows side by side per invocation (the decode gemv's pattern); absent in caches written before it was measured */
+  read_rows?: number;
   /** max of the above: the bandwidth roofline */
   read_peak: number;
   /** empty dispatches per second, all in one compute pass; and one submit of one empty dispatch, ms */
@@ -70,15 +72,16 @@ export async function measureRoofline(gpu: Gpu, opts: { reps?: number; targetMs?
   const n4 = bytes / 16;
   const src = Tensor.empty(gpu, 'f32', [n4, 4], 'roofline source');
   gpu.device.queue.writeBuffer(src.buffer(), 0, new Float32Array(n4 * 4).fill(1));
-  const readRate = async (entry: string, iters: number): Promise<number> => {
+  const readRate = async (entry: string, iters: number, groupsOf = groups, readN4 = n4): Promise<number> => {
     const kernel = gpu.kernels.get('roofline', entry, { WG });
     // `passes` reads of the whole source in one submit, grown until the submit takes ≥ targetMs: one pass alone is
     // a few ms, where the submit's own fixed cost would pass for slow memory
     const run = (passes: number) => timeStage(gpu, reps, (stage) => {
       for (let p = 0; p < passes; p++) {
-        stage.dispatch(kernel, { label: `roofline ${entry}`, bindings: { src: src.buffer(), sink: sink.buffer() }, uniforms: { iters, n4, b: 0, c: 0 }, workgroups: [groups] });
+        stage.dispatch(kernel, { label: `roofline ${entry}`, bindings: { src: src.buffer(), sink: sink.buffer() }, uniforms: { iters, n4: readN4, b: 0, c: 0 }, workgroups: [groupsOf] });
       }
     });
+    gpu.device.queue.writeBuffer(sink.buffer(), 0, new Float32Array(invocations * 4)); // entries a kernel leaves unwritten sum to 0
     let passes = 1, ms = await run(passes);
     while (ms < targetMs && passes < 256) {
       passes = Math.min(256, Math.ceil(passes * Math.min(16, Math.max(2, (1.3 * targetMs) / Math.max(ms, 1)))));
@@ -86,13 +89,16 @@ export async function measureRoofline(gpu: Gpu, opts: { reps?: number; targetMs?
     }
     // checksum: src is all ones, so the sink's values sum to 4·n4 — a kernel that skipped reads is caught
     const sum = Array.from(await sink.read() as Float32Array).reduce((a, v) => a + v, 0);
-    if (sum !== 4 * n4) throw new Error(`roofline ${entry}: the sink sums to ${sum}, expected ${4 * n4} (reads skipped or repeated)`);
-    const g = (passes * bytes) / ms / 1e6;
-    log(`${entry}: ${passes} × ${(bytes / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(2)} ms = ${g.toFixed(1)} GB/s`);
+    if (sum !== 4 * readN4) throw new Error(`roofline ${entry}: the sink sums to ${sum}, expected ${4 * readN4} (reads skipped or repeated)`);
+    const g = (passes * 16 * readN4) / ms / 1e6;
+    log(`${entry}: ${passes} × ${(16 * readN4 / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(2)} ms = ${g.toFixed(1)} GB/s`);
     return g;
   };
   const read_strided = await readRate('read_strided', 0);
   const read_chunked = await readRate('read_chunked', Math.ceil(n4 / invocations));
+  // the decode gemv's pattern: 4 rows of K = 3584 (896 vec4s) side by side per invocation
+  const rowN4 = 896, rowCount = Math.floor(n4 / rowN4);
+  const read_rows = await readRate('read_rows', rowN4, Math.ceil(rowCount / 4 / WG), rowCount * rowN4);
   src.dispose();
 
   // dispatch overhead: N empty dispatches in one pass, and one submit of one (the entry uses no resource, so the
@@ -111,7 +117,7 @@ export async function measureRoofline(gpu: Gpu, opts: { reps?: number; targetMs?
   return {
     device: gpu.describe(), timing: TIMING_METHOD, measured_at: new Date().toISOString(),
     fma_f32_vec4, fma_f32_scalar, fma_f16_vec4, ...(fma_f16_why ? { fma_f16_why } : {}),
-    read_strided, read_chunked, read_peak: Math.max(read_strided, read_chunked),
+    read_strided, read_chunked, read_rows, read_peak: Math.max(read_strided, read_chunked, read_rows),
     dispatches_per_s: n / (many / 1000), submit_ms: one,
   };
 }
@@ -124,6 +130,7 @@ export function rooflineTable(r: Roofline): string {
     ['f16 FMA, vec4 (register only)', r.fma_f16_vec4 !== null ? `${r.fma_f16_vec4.toFixed(1)} GFLOP/s` : `not measured: ${r.fma_f16_why}`],
     ['storage read, strided across invocations', `${r.read_strided.toFixed(1)} GB/s`],
     ['storage read, contiguous per invocation', `${r.read_chunked.toFixed(1)} GB/s`],
+    ...(r.read_rows !== undefined ? [['storage read, 4 rows per invocation (gemv)', `${r.read_rows.toFixed(1)} GB/s`] as [string, string]] : []),
     ['empty dispatches (one pass)', `${Math.round(r.dispatches_per_s)} /s (${(1e6 / r.dispatches_per_s).toFixed(1)} µs each)`],
     ['one submit of one empty dispatch', `${r.submit_ms.toFixed(3)} ms`],
   ];

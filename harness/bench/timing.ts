@@ -38,3 +38,23 @@ export function timeStage(gpu: Gpu, reps: number, record: (stage: Stage) => void
     await stage.submit();
   }, warmup, budgetMs);
 }
+
+export const BATCHED_TIMING = 'kvscope rows also "in a batch": N back-to-back dispatches of the same op recorded in one Stage and one submit, as a forward records its ops, time / N, N grown until the batch takes ≥ 10× the submit floor (`bench roofline`: one submit of one empty dispatch); the roofline\'s read kernels are timed the same way (passes in one submit); peers cannot be batched the same way (each call of theirs encodes and submits its own work), so their rows and the peer ratios use the single-submit time';
+
+/**
+ * Median ms per op of `n` copies of one op recorded back to back in one Stage (one submit), `record(stage, i)`
+ * recording copy i: the submit's fixed cost (`floorMs`) is shared by the n, as in a forward. n starts at what
+ * `singleMs` (the op's single-submit time) suggests and grows until the batch takes ≥ 10 × floorMs.
+ */
+export async function timeStageBatched(gpu: Gpu, reps: number, record: (stage: Stage, i: number) => void, floorMs: number, singleMs: number, maxN = 256, budgetMs = Infinity): Promise<{ ms: number; n: number }> {
+  const target = 10 * floorMs;
+  const run = (n: number, r: number, warmup: number) => timeStage(gpu, r, (stage) => { for (let i = 0; i < n; i++) record(stage, i); }, warmup, budgetMs);
+  let n = Math.min(maxN, Math.max(1, Math.ceil(target / Math.max(singleMs - floorMs, singleMs / 10))));
+  let ms = await run(n, 1, 0);
+  while (ms < target && n < maxN) {
+    n = Math.min(maxN, Math.ceil(n * Math.min(16, Math.max(1.5, (1.2 * target) / Math.max(ms, 1e-3)))));
+    ms = await run(n, 1, 0);
+  }
+  ms = await run(n, reps, 0); // the sizing runs above were the warmup
+  return { ms: ms / n, n };
+}
