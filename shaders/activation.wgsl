@@ -5,6 +5,8 @@
 //   3 quick_gelu  x·σ(1.702·x)
 // `main`: out = act(x). `gated`: out = act(gate)·up (HF gated MLP: down(silu(gate(x)) ⊙ up(x))).
 // `gated_fused`: the same from one [rows, 2I] tensor whose first I columns are gate, the rest up.
+// `gated_fused_h`: gated_fused into an f16 out (the f16 activation path): halves packed two per u32, rounded to
+// nearest even from the f32 product (include/pack16.wgsl); I even, n and out_off count elements, one word per invocation.
 // A dispatch covers n outputs of one run of rows; in_off / up_off / out_off are the element offsets of that run's
 // first row in the bound chunk of x (or gate, or gate_up), up and out (0 unless the tensors are row-chunked).
 struct Params { n: u32, inner: u32, row_stride: u32, in_off: u32, up_off: u32, out_off: u32 }
@@ -17,6 +19,9 @@ override ACT: u32 = 0u;
 @group(0) @binding(3) var<storage, read> up: array<f32>;
 @group(0) @binding(4) var<storage, read> gate_up: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out16: array<u32>;
+
+//! include pack16
 
 // σ(x) without overflow: exp(−x) → inf gives 0
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
@@ -67,8 +72,19 @@ fn gated(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn gated_fused(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row_stride;
   if (i >= params.n) { return; }
+  out[params.out_off + i] = gated_at(i);
+}
+
+fn gated_at(i: u32) -> f32 {
   let r = i / params.inner;
   let c = i % params.inner;
   let base = params.in_off + r * 2u * params.inner;
-  out[params.out_off + i] = act(gate_up[base + c]) * gate_up[base + params.inner + c];
+  return act(gate_up[base + c]) * gate_up[base + params.inner + c];
+}
+
+@compute @workgroup_size(256)
+fn gated_fused_h(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x + gid.y * params.row_stride;
+  if (2u * j >= params.n) { return; }
+  out16[(params.out_off + 2u * j) / 2u] = pack_f16_rne(gated_at(2u * j), gated_at(2u * j + 1u));
 }

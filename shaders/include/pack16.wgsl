@@ -1,9 +1,9 @@
 // f32 → IEEE binary16 bits, round to nearest even, with f16 subnormals, overflow to ±inf and NaN kept (quiet):
 // integer arithmetic only, so every adapter rounds alike (WGSL lets f16(x) and pack2x16float pick either
-// neighbour). Included by kernels that write an f16 KV cache (`//! include pack16`); matches the host's
+// neighbour). Included by kernels that write an f16 KV cache or f16 activations (`//! include pack16`); matches the host's
 // f32ToF16Bits (src/gpu/dtype.ts) bit for bit.
-fn f16_bits_rne(x: f32) -> u32 {
-  let u = bitcast<u32>(x);
+fn f16_bits_rne(value: f32) -> u32 {
+  let u = bitcast<u32>(value);
   let sign = (u >> 16u) & 0x8000u;
   let a = u & 0x7fffffffu;
   if (a > 0x7f800000u) { return sign | 0x7e00u; }   // NaN

@@ -14,6 +14,7 @@ export const SHADERS = [
   'kv_write',
   'matmul',
   'matmul_subgroups',
+  'matmul_xh',
   'norm',
   'probe/co_segmentation',
   'probe/correspondence',

@@ -122,6 +122,18 @@ export class Tensor<D extends DType = DType> {
   }
 
   /**
+   * A 16-bit tensor (f16, bf16) with an even row length seen as u32 words [..., rowLength / 2], no copy: the bit
+   * copies of ops/rows.ts move its rows. The view owns nothing: dispose the original.
+   */
+  words(label = this.label): Tensor<'u32'> {
+    this.assertLive();
+    if (bytesPerElement(this.dtype) !== 2 || this.rowLength % 2 !== 0) {
+      throw new Error(`tensor ${this.label}: a ${this.dtype} tensor [${this.shape.join(', ')}] cannot be seen as u32 words (a 16-bit dtype with an even row length is needed)`);
+    }
+    return new Tensor(this.gpu, 'u32', [...this.shape.slice(0, -1), this.rowLength / 2], this.chunks, boundedLabel(label), (this.base ?? this) as unknown as Tensor<'u32'>);
+  }
+
+  /**
    * A view of the first `rows` rows (of the flattened [rows, rowLength] view) under `shape` (default
    * [rows, rowLength]): a run-state buffer sized for the longest sequence used for a shorter one. No copy.
    */

@@ -45,31 +45,37 @@ export function gatedActivation(stage: Stage, act: Activation, gate: Tensor<'f32
   return y;
 }
 
-/** The same from one [..., 2I] tensor (gate columns first, then up), e.g. a fused gate_up projection. */
-export function gatedActivationFused(stage: Stage, act: Activation, gateUp: Tensor<'f32'>, out?: Tensor<'f32'>): Tensor<'f32'> {
+/**
+ * The same from one [..., 2I] tensor (gate columns first, then up), e.g. a fused gate_up projection; into an f32
+ * out, or (the f16 activation path, I even) an f16 out rounded to nearest even from the f32 product.
+ */
+export function gatedActivationFused<O extends 'f32' | 'f16' = 'f32'>(stage: Stage, act: Activation, gateUp: Tensor<'f32'>, out?: Tensor<O>): Tensor<O> {
   const op = `gated ${act} (fused)`;
   expectDType(op, 'gateUp', gateUp, ['f32']);
   if (gateUp.rowLength % 2 !== 0) throw new OpArgumentError(op, `gateUp (${gateUp.label}) last dim ${gateUp.rowLength} is odd; it must hold gate and up halves`);
   const inner = gateUp.rowLength / 2;
   const shape = [...gateUp.shape.slice(0, -1), inner];
-  const y = out ?? Tensor.empty(stage.gpu, 'f32', shape, `${act}(gate)·up of ${gateUp.label}`);
+  const y = out ?? Tensor.empty(stage.gpu, 'f32', shape, `${act}(gate)·up of ${gateUp.label}`) as Tensor<O>;
   expectShape(op, 'out', y, shape);
-  const kernel = stage.gpu.kernels.get('activation', 'gated_fused', { ACT: CODE[act] });
-  dispatchRows(stage, kernel, `${op} [${shape.join('×')}]`, [['gate_up', gateUp], ['out', y]], inner);
+  expectDType(op, 'out', y, ['f32', 'f16']);
+  const half = y.dtype === 'f16';
+  if (half && inner % 2 !== 0) throw new OpArgumentError(op, `an f16 out (${y.label}) needs an even row length (whole u32 words per row), got ${inner}`);
+  const kernel = stage.gpu.kernels.get('activation', half ? 'gated_fused_h' : 'gated_fused', { ACT: CODE[act] });
+  dispatchRows(stage, kernel, `${op} [${shape.join('×')}]${half ? ' out=f16' : ''}`, [['gate_up', gateUp], [half ? 'out16' : 'out', y]], inner, half ? 2 : 1);
   return y;
 }
 
 /**
  * One dispatch per run of rows over which every operand stays in one chunk. `operands`: (binding, tensor) with the
  * input whose offset is `in_off` first, the output second, a second input (`up_off`) third; all of equal row count.
- * `inner`: output elements per row.
+ * `inner`: output elements per row; `perInvocation`: output elements each invocation writes (2 for a packed f16 out).
  */
-function dispatchRows(stage: Stage, kernel: Kernel, what: string, operands: readonly [string, Tensor][], inner: number): void {
+function dispatchRows(stage: Stage, kernel: Kernel, what: string, operands: readonly [string, Tensor][], inner: number, perInvocation = 1): void {
   const tensors = operands.map(([, t]) => t);
   const chunked = tensors.some((t) => t.isChunked);
   for (const seg of rowSegments(tensors)) {
     const n = (seg.end - seg.start) * inner;
-    const { workgroups, rowStride } = grid1d(n, 256);
+    const { workgroups, rowStride } = grid1d(Math.ceil(n / perInvocation), 256);
     // element offset of the run's first row within each bound chunk
     const off = (i: number) => i < operands.length ? (seg.start - seg.chunks[i].rowStart) * tensors[i].rowLength : 0;
     stage.dispatch(kernel, {

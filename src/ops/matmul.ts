@@ -1,5 +1,5 @@
 // nn.Linear on the GPU: y = x·Wᵀ + b with W in HF's [out, in] layout and its checkpoint dtype (f32, f16, bf16),
-// f32 activations. Prefill uses register-blocked tiles (16×16 outputs per invocation) or, where the tuning run
+// x f32 or f16 (the f16 activation path: shaders/matmul_xh.wgsl, the same kernels with x widened at the load), y f32. Prefill uses register-blocked tiles (16×16 outputs per invocation) or, where the tuning run
 // chose it, 64×64 workgroup-memory tiles; a single row (decode) uses the gemv path (per-row, or split-K);
 // K % 4 == 0 takes vec4 loads, any other K a masked scalar path.
 // A row-chunked weight (larger than one storage binding) is dispatched chunk by chunk into its output columns;
@@ -41,9 +41,9 @@ const GEMV_WG = 8; // invocations per gemv workgroup (8, 64, 256 measured alike 
 const SPLIT_WG = 64; // invocations per split-K gemv workgroup (splits of K per 4 rows)
 const WB = 64; // wg64: y block side per 16×16 workgroup
 
-export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOptions = {}): Tensor<'f32'> {
+export function matmul(stage: Stage, x: Tensor<'f32' | 'f16'>, w: Tensor, opts: MatmulOptions = {}): Tensor<'f32'> {
   const op = 'matmul';
-  expectDType(op, 'x', x, ['f32']);
+  expectDType(op, 'x', x, ['f32', 'f16']);
   expectDType(op, 'w', w, ['f32', 'f16', 'bf16']);
   expectRank(op, 'w', w, [2]);
   const [n, k] = w.shape;
@@ -67,6 +67,11 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   if (path === 'gemv' ? shape !== 'rows' && shape !== 'split' && shape !== 'subgroup' : !(MATMUL_TILE_VARIANTS as readonly string[]).includes(shape)) {
     throw new OpArgumentError(op, `variant '${shape}' is not a ${path} variant`);
   }
+  if (shape === 'subgroup' && x.dtype === 'f16') {
+    // shaders/matmul_subgroups.wgsl reads an f32 x only: an f16 x takes the workgroup-memory split (same reduction order)
+    if (opts.variant) throw new OpArgumentError(op, `variant 'subgroup' takes an f32 x; x (${x.label}) is f16`);
+    shape = 'split';
+  }
   if (shape === 'subgroup' && !subgroupGemv(stage.gpu)) {
     // a cached choice from a run where the self-test passed falls back to the workgroup-memory split; a forced one fails
     if (opts.variant) throw new OpArgumentError(op, `variant 'subgroup' needs the 'subgroups' feature with a passing self-test, which this adapter (${stage.gpu.describe()}) lacks`);
@@ -79,7 +84,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
   // 32×32 register tiles: 16-bit weights with K % 4 == 0 (tile32_16); f32 weights and other K keep the 16×16 tiles
   const t32 = shape === 'reg32' && path === 'tiled' && variant === '16';
   const entry = wgTile ? 'wgtile' : sg ? `gemv_sg_${variant}` : split ? `gemv_split_${variant}` : t32 ? `tile32_${variant}` : `${path === 'gemv' ? 'gemv' : 'tile'}_${variant}`;
-  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
+  const kernel = stage.gpu.kernels.get(sg ? 'matmul_subgroups' : x.dtype === 'f16' ? 'matmul_xh' : 'matmul', entry, wgTile ? overrides : { ...overrides, WG: split ? SPLIT_WG : path === 'gemv' ? GEMV_WG : WG });
   const biasBuf = opts.bias ? opts.bias.buffer(op) : stage.gpu.dummyBuffer;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   // x and y may be row-chunked at different rows: dispatch over the pieces where both stay in one chunk
@@ -91,7 +96,7 @@ export function matmul(stage: Stage, x: Tensor<'f32'>, w: Tensor, opts: MatmulOp
         w.isChunked ? ` w rows ${chunk.rowStart}..${chunk.rowStart + chunk.rows - 1}` : '',
         x.isChunked || y.isChunked ? ` x/y rows ${seg.start}..${seg.end - 1}` : '',
       ].join('');
-      const label = `matmul ${path} ${shape} m=${m} n=${n} k=${k} w=${w.dtype}${opts.bias ? ' +bias' : ''}${where}`;
+      const label = `matmul ${path} ${shape} m=${m} n=${n} k=${k} w=${w.dtype}${x.dtype === 'f16' ? ' x=f16' : ''}${opts.bias ? ' +bias' : ''}${where}`;
       let workgroups: [number, number];
       if (split) {
         const groups = Math.ceil(chunk.rows / TN);

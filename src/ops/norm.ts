@@ -5,7 +5,7 @@ import type { Stage } from '../gpu/stage.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { expectDType, expectShape } from './check.ts';
 
-function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor | null, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
+function rowNorm<O extends 'f32' | 'f16'>(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor | null, eps: number, out?: Tensor<O>): Tensor<O> {
   const op = kind === 'rms_norm' ? 'rmsNorm' : 'layerNorm';
   expectDType(op, 'x', x, ['f32']);
   expectDType(op, 'weight', weight, ['f32', 'f16', 'bf16']);
@@ -16,27 +16,34 @@ function rowNorm(kind: 'rms_norm' | 'layer_norm', stage: Stage, x: Tensor<'f32'>
     if (bias.numel !== d) throw new OpArgumentError(op, `bias (${bias.label}) has ${bias.numel} values, x rows have ${d}`);
   }
   if (!(eps >= 0)) throw new OpArgumentError(op, `eps must be ≥ 0, got ${eps}`);
-  const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`);
+  const y = out ?? Tensor.empty(stage.gpu, 'f32', x.shape, `${op}(${x.label})`) as Tensor<O>;
   expectShape(op, 'out', y, x.shape);
+  expectDType(op, 'out', y, kind === 'rms_norm' ? ['f32', 'f16'] : ['f32']);
+  const half = y.dtype === 'f16';
+  if (half && d % 2 !== 0) throw new OpArgumentError(op, `an f16 out (${y.label}) needs an even row length (whole u32 words per row), x rows have ${d}`);
+  if (half && y.isChunked) throw new OpArgumentError(op, `an f16 out (${y.label}) is stored in ${y.chunks.length} chunks; ${op} binds it whole`);
   const rows = x.rows;
   const maxWg = stage.gpu.limits.maxComputeWorkgroupsPerDimension;
   const gx = Math.min(rows, maxWg);
-  const kernel = stage.gpu.kernels.get('norm', kind, { W_DTYPE: floatDTypeCode(weight.dtype), ...(bias ? { B_DTYPE: floatDTypeCode(bias.dtype) } : {}) });
+  const kernel = stage.gpu.kernels.get('norm', half ? 'rms_norm_h' : kind, { W_DTYPE: floatDTypeCode(weight.dtype), ...(bias ? { B_DTYPE: floatDTypeCode(bias.dtype) } : {}) });
   stage.dispatch(kernel, {
-    label: `${op} [${rows}×${d}] w=${weight.dtype}`,
-    bindings: { x: x.buffer(op), weight: weight.buffer(op), ...(bias ? { bias: bias.buffer(op) } : {}), y: y.buffer(op) },
+    label: `${op} [${rows}×${d}] w=${weight.dtype}${half ? ' out=f16' : ''}`,
+    bindings: { x: x.buffer(op), weight: weight.buffer(op), ...(bias ? { bias: bias.buffer(op) } : {}), [half ? 'y16' : 'y']: y.buffer(op) },
     uniforms: { rows, d, eps, row_stride: gx },
     workgroups: [gx, Math.ceil(rows / gx)],
   });
   return y;
 }
 
-/** y = x · rsqrt(mean(x²) + eps) · weight (HF Qwen2RMSNorm / LlamaRMSNorm; activations f32). */
-export function rmsNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
+/**
+ * y = x · rsqrt(mean(x²) + eps) · weight (HF Qwen2RMSNorm / LlamaRMSNorm); x f32, computed in f32, written to an
+ * f32 out or (the f16 activation path) rounded to nearest even into an f16 out.
+ */
+export function rmsNorm<O extends 'f32' | 'f16' = 'f32'>(stage: Stage, x: Tensor<'f32'>, weight: Tensor, eps: number, out?: Tensor<O>): Tensor<O> {
   return rowNorm('rms_norm', stage, x, weight, null, eps, out);
 }
 
 /** y = (x − mean)/sqrt(var + eps) · weight + bias, biased variance (nn.LayerNorm). */
 export function layerNorm(stage: Stage, x: Tensor<'f32'>, weight: Tensor, bias: Tensor, eps: number, out?: Tensor<'f32'>): Tensor<'f32'> {
-  return rowNorm('layer_norm', stage, x, weight, bias, eps, out);
+  return rowNorm<'f32'>('layer_norm', stage, x, weight, bias, eps, out);
 }

@@ -162,4 +162,54 @@ const chunked: OpCase[] = [
   },
 ];
 
-export const cases: OpCase[] = [...elementwise, geluGrid, ...gated, ...chunked];
+// RNE into f16 adds at most half an f16 ulp (2⁻¹¹ relative; 2⁻²⁵ absolute among subnormals) to the f32 error
+const tolF16 = { atol: 2 ** -25 + tol.atol, rtol: 2 ** -11 + tol.rtol };
+
+// the f16 activation path: the fused gated product into an f16 out (gated_fused_h), against the unrounded reference
+const gatedF16: OpCase[] = [
+  ...(['silu', 'gelu', 'gelu_tanh', 'quick_gelu'] as Activation[]).map((a): OpCase => ({
+    op: 'activation',
+    name: `gated ${a} fused [3×2·1000] out f16`,
+    tol: tolF16,
+    async run(gpu, rng) {
+      const rows = 3, inner = 1000;
+      const gv = values(rng, rows * inner), uv = rng.normals(rows * inner).map(Math.fround);
+      const fused: number[] = [];
+      for (let r = 0; r < rows; r++) fused.push(...gv.slice(r * inner, (r + 1) * inner), ...uv.slice(r * inner, (r + 1) * inner));
+      const gu = Tensor.from(gpu, 'f32', [rows, 2 * inner], fused, 'gate_up');
+      const out = Tensor.empty(gpu, 'f16', [rows, inner], 'out f16');
+      const stage = new Stage(gpu, 'test gated fused f16');
+      gatedActivationFused(stage, a, gu, out);
+      await stage.submit();
+      const got = await out.read();
+      gu.dispose(); out.dispose();
+      return { got, want: gatedRef(a, hostTensor([rows, inner], gv), hostTensor([rows, inner], uv)).data };
+    },
+  })),
+  {
+    op: 'activation',
+    name: 'gated silu fused [11×2·38] out f16, gate_up chunked ≤700 B (2 rows), out ≤400 B (5 rows): 7 runs',
+    tol: tolF16,
+    async run(gpu, rng) {
+      const rows = 11, inner = 38;
+      const gv = values(rng, rows * inner), uv = rng.normals(rows * inner).map(Math.fround);
+      const fused: number[] = [];
+      for (let r = 0; r < rows; r++) fused.push(...gv.slice(r * inner, (r + 1) * inner), ...uv.slice(r * inner, (r + 1) * inner));
+      // gate_up rows of 304 B: chunks of 2 rows; out rows of 76 B: chunks of 5: runs 0..1 2..3 4 5 6..7 8..9 10 = 7
+      const gu = await made(gpu, 700, [rows, 2 * inner], fused, 'gate_up', 6);
+      const out = await withBindingLimit(gpu, 400, async () => Tensor.empty(gpu, 'f16', [rows, inner], 'out f16'));
+      if (out.chunks.length !== 3) throw new Error(`out f16 under 400 B: ${out.chunks.length} chunks, the case needs 3`);
+      const stage = new Stage(gpu, 'test chunked gated f16');
+      const before = gpu.stats.dispatches;
+      gatedActivationFused(stage, 'silu', gu, out);
+      const n = gpu.stats.dispatches - before;
+      await stage.submit();
+      const got = await out.read();
+      gu.dispose(); out.dispose();
+      if (n !== 7) throw new Error(`7 dispatches expected, ${n} recorded`);
+      return { got, want: gatedRef('silu', hostTensor([rows, inner], gv), hostTensor([rows, inner], uv)).data };
+    },
+  },
+];
+
+export const cases: OpCase[] = [...elementwise, geluGrid, ...gated, ...chunked, ...gatedF16];

@@ -12,6 +12,7 @@ import { type OpCase, withBindingLimit } from '../opCase.ts';
 
 interface MatmulCase {
   lead: number[]; n: number; k: number; w: DType; bias?: DType; path?: 'tiled' | 'gemv';
+  x?: 'f16'; // the f16 activation path (shaders/matmul_xh.wgsl); default f32
   variant?: MatmulTileVariant | GemvVariant; // default: the adapter's choice
   chunkBytes?: number; // binding limit for w
   chunkAllBytes?: number; // binding limit for x, w and y (their chunks break at different rows)
@@ -78,11 +79,28 @@ const list: MatmulCase[] = [
     { lead: [1], n: 1001, k: 132, w: 'bf16', bias: 'f16' },
     { lead: [1], n: 33, k: 129, w: 'f32' },  // K % 4 ≠ 0: falls back to rows
   ] as MatmulCase[]).map((c): MatmulCase => ({ ...c, path: 'gemv', variant: 'subgroup' })),
+  // an f16 x (the f16 activation path): every tile variant on vec4 (K % 4 == 0) and masked (odd K) loads, the gemv
+  // variants, x/w/y row-chunked (each new (entry, dtype) pair of tile32_16 is a ~50 s llvmpipe compile: one here)
+  ...([
+    ...MATMUL_TILE_VARIANTS.flatMap((variant): MatmulCase[] => [
+      { lead: [3, 43], n: 130, k: 40, w: 'bf16', bias: 'bf16', variant },
+      { lead: [65], n: 67, k: 33, w: 'f32', bias: 'f32', variant },
+    ]),
+    { lead: [129], n: 7, k: 1000, w: 'f32' },
+    ...(['rows', 'split'] as const).flatMap((variant): MatmulCase[] => [
+      { lead: [1], n: 129, k: 1000, w: 'f32', bias: 'f32', path: 'gemv', variant },
+      { lead: [1], n: 130, k: 64, w: 'f16', bias: 'bf16', path: 'gemv', variant, chunkBytes: 1280 },
+      { lead: [1], n: 33, k: 129, w: 'f32', path: 'gemv', variant },
+    ]),
+    { lead: [37], n: 20, k: 36, w: 'f32', chunkAllBytes: 600 },
+    // a forced subgroup gemv takes an f32 x only: refused naming x's dtype
+    { lead: [1], n: 129, k: 1000, w: 'f32', path: 'gemv', variant: 'subgroup' },
+  ] as MatmulCase[]).map((c): MatmulCase => ({ ...c, x: 'f16' })),
 ];
 
 function name(c: MatmulCase): string {
   const m = c.lead.reduce((a, b) => a * b, 1);
-  return `matmul x[${c.lead.join('×')}×${c.k}] w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}${c.chunkAllBytes ? ` x/w/y chunked ≤${c.chunkAllBytes} B` : ''}${c.variant ? ` variant ${c.variant}` : ''}`;
+  return `matmul x[${c.lead.join('×')}×${c.k}]${c.x ? ` ${c.x}` : ''} w[${c.n}×${c.k}] ${c.w}${c.bias ? ` bias ${c.bias}` : ''}${c.path ? ` ${c.path}` : m === 1 ? ' gemv' : ''}${c.chunkBytes ? ` chunked ≤${c.chunkBytes} B` : ''}${c.chunkAllBytes ? ` x/w/y chunked ≤${c.chunkAllBytes} B` : ''}${c.variant ? ` variant ${c.variant}` : ''}`;
 }
 
 export const cases: OpCase[] = list.map((c) => ({
@@ -92,15 +110,27 @@ export const cases: OpCase[] = list.map((c) => ({
   tol: { atol: 2e-6 * Math.sqrt(c.k) * 4, rtol: 1e-5 },
   async run(gpu, rng) {
     const m = c.lead.reduce((a, b) => a * b, 1);
-    const xv = rng.normals(m * c.k).map(Math.fround);
+    const xv = rng.normals(m * c.k).map((v) => roundTo(c.x ?? 'f32', v));
     const wv = rng.normals(c.n * c.k, 1 / Math.sqrt(c.k)).map((v) => roundTo(c.w, v));
     const bv = c.bias ? rng.normals(c.n, 0.5).map((v) => roundTo(c.bias!, v)) : undefined;
     // tensors made (and y allocated by matmul) under a small binding limit are row-chunked
     const under = <T>(bytes: number | undefined, make: () => T | Promise<T>): Promise<T> => bytes ? withBindingLimit(gpu, bytes, async () => await make()) : Promise.resolve(make());
-    const x = await under(c.chunkAllBytes, () => Tensor.from(gpu, 'f32', [...c.lead, c.k], xv, 'x'));
+    const x = await under(c.chunkAllBytes, () => Tensor.from(gpu, c.x ?? 'f32', [...c.lead, c.k], xv, 'x'));
     const w = await under(c.chunkAllBytes ?? c.chunkBytes, () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w'));
     const bias = bv ? Tensor.from(gpu, c.bias!, [c.n], bv, 'bias') : undefined;
     const stage = new Stage(gpu, 'test matmul');
+    if (c.variant === 'subgroup' && c.x === 'f16') {
+      let msg = '';
+      try {
+        matmul(stage, x, w, { bias, path: c.path, variant: c.variant });
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      [x, w, bias].forEach((t) => t?.dispose());
+      const refused = msg.includes('f32 x') && msg.includes('is f16') ? 1 : 0;
+      if (!refused) throw new Error(`matmul variant subgroup with an f16 x: expected a refusal naming the dtype, got ${msg ? `'${msg}'` : 'no error'}`);
+      return { got: [refused], want: [1] };
+    }
     if (c.variant === 'subgroup' && !subgroupGemv(gpu)) {
       let msg = '';
       try {

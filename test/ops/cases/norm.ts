@@ -11,7 +11,32 @@ import type { OpCase } from '../opCase.ts';
 
 const shapes: [number[], DType, number][] = [[[1, 7], 'f32', 0], [[7, 129], 'bf16', 0], [[129, 1000], 'f16', 3], [[3, 3584], 'bf16', 0], [[2, 7, 1152], 'f32', 100], [[7, 1280], 'f16', 0], [[2, 8192], 'bf16', 10], [[1, 1], 'f32', 0]];
 
-export const cases: OpCase[] = shapes.flatMap(([shape, wdt, offset]): OpCase[] => {
+// rmsNorm into an f16 out (the f16 activation path): the f32 result rounded to nearest even adds at most half an f16
+// ulp (2⁻¹¹ relative) to the f32 tolerance; compared against the unrounded float64 reference
+const f16Shapes: [number[], DType, number][] = [[[1, 2], 'f32', 0], [[7, 130], 'bf16', 0], [[3, 3584], 'bf16', 0], [[2, 7, 1152], 'f32', 100], [[65, 1280], 'f16', 0]];
+const f16Cases: OpCase[] = f16Shapes.map(([shape, wdt, offset]): OpCase => {
+  const d = shape[shape.length - 1];
+  const n = shape.reduce((a, b) => a * b, 1);
+  return {
+    op: 'rmsNorm',
+    name: `rmsNorm [${shape.join('×')}] w=${wdt}${offset ? ` x+${offset}` : ''} out f16`,
+    tol: { atol: 2 ** -25 + 1e-6, rtol: 2 ** -11 + 2e-6 },
+    async run(gpu, rng) {
+      const xv = rng.normals(n).map((v) => Math.fround(v + offset));
+      const wv = rng.normals(d, 0.2).map((v) => roundTo(wdt, 1 + v));
+      const x = Tensor.from(gpu, 'f32', shape, xv, 'x'), w = Tensor.from(gpu, wdt, [d], wv, 'w');
+      const y = Tensor.empty(gpu, 'f16', shape, 'y f16');
+      const stage = new Stage(gpu, 'test rmsNorm f16');
+      rmsNorm(stage, x, w, 1e-6, y);
+      await stage.submit();
+      const got = await y.read();
+      [x, w, y].forEach((t) => t.dispose());
+      return { got, want: rmsNormRef(hostTensor(shape, xv), hostTensor([d], wv), 1e-6).data };
+    },
+  };
+});
+
+export const cases: OpCase[] = [...f16Cases, ...shapes.flatMap(([shape, wdt, offset]): OpCase[] => {
   const d = shape[shape.length - 1];
   const n = shape.reduce((a, b) => a * b, 1);
   return [
@@ -49,4 +74,4 @@ export const cases: OpCase[] = shapes.flatMap(([shape, wdt, offset]): OpCase[] =
       },
     },
   ];
-});
+})];
