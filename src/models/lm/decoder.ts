@@ -8,6 +8,9 @@
 // widest buffers, gate·up [block, 2I] and act [block, I], do not grow with the sequence: per block, x̂'s rows are
 // copied out, projected, activated, projected down and copied back into the MLP output. A sequence that fits one
 // block runs exactly the unblocked ops.
+// Activation dtype (`actDtype`, default f32): with 'f16' the matmul inputs — x̂ (every RMSNorm's output) and the gated
+// product act — are stored as f16 (rounded to nearest even from the f32 result) and widened to f32 at the matmul's
+// load; the residual stream h, q/k/v, attention, the projections' outputs, gate·up and all accumulation stay f32.
 import { OpArgumentError } from '../../gpu/errors.ts';
 import type { Gpu } from '../../gpu/device.ts';
 import { Stage } from '../../gpu/stage.ts';
@@ -25,7 +28,7 @@ import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
 import { KvCache, type KvDType } from '../../capture/kvCache.ts';
 import { planTaps, type TapName } from '../../capture/taps.ts';
-import { checkBlockRows, firstRows, inRowBlocks, MLP_BLOCK_ROWS, RunState } from '../runState.ts';
+import { type ActDType, checkBlockRows, firstRows, inRowBlocks, MLP_BLOCK_ROWS, RunState, type StateTensors } from '../runState.ts';
 export { MLP_BLOCK_ROWS } from '../runState.ts';
 import { lmHeadTensorName, type Weights } from '../weights.ts';
 
@@ -115,12 +118,21 @@ function layerActivations(c: TextConfig) {
   return { h: H, hAttn: H, xn: H, q: qw, k: kw, v: kw, attn: qw, proj: H };
 }
 type LayerActivation = keyof ReturnType<typeof layerActivations>;
+/** Every layer activation f32 but x̂, in the activation dtype. */
+type LayerDTypes = Record<Exclude<LayerActivation, 'xn'>, 'f32'> & { xn: ActDType };
+type LayerState = StateTensors<LayerActivation, LayerDTypes>;
 
 /** The MLP's own buffers, min(S, mlpBlockRows) rows each; xn and proj (a block's input and output) only when blocked. */
 function mlpActivations(c: TextConfig) {
   return { gateUp: 2 * c.intermediate_size, act: c.intermediate_size };
 }
 type MlpActivation = keyof ReturnType<typeof mlpActivations>;
+
+/** The activation dtypes a decoder accepts ('f16' needs no device feature: halves are packed in u32 words). */
+export function checkActDType(dtype: string, what = 'decoder'): ActDType {
+  if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`${what}: activation dtype must be f32 or f16, got '${dtype}'`);
+  return dtype;
+}
 
 export class Decoder {
   private constructor(
@@ -132,9 +144,16 @@ export class Decoder {
     private readonly lmHead: Tensor,
     readonly weightBytes: number,
   ) {
-    this.state = new RunState(gpu, 'decoder', layerActivations(config));
-    this.mlpState = new RunState(gpu, 'decoder mlp', mlpActivations(config));
-    this.mlpBlockState = new RunState(gpu, 'decoder mlp block', { x: config.hidden_size, out: config.hidden_size });
+    this.makeStates('f32');
+  }
+
+  /** The run states for one activation dtype (empty until the first forward). */
+  private makeStates(act: ActDType): void {
+    const c = this.config;
+    this.state = new RunState(this.gpu, 'decoder', layerActivations(c), { h: 'f32', hAttn: 'f32', xn: act, q: 'f32', k: 'f32', v: 'f32', attn: 'f32', proj: 'f32' });
+    this.mlpState = new RunState(this.gpu, 'decoder mlp', mlpActivations(c), { gateUp: 'f32', act });
+    this.mlpBlockState = new RunState(this.gpu, 'decoder mlp block', { x: c.hidden_size, out: c.hidden_size }, { x: act, out: 'f32' });
+    this.act = act;
   }
 
   /** Upload every decoder tensor in its checkpoint dtype, each checked against the shape the config implies. */
@@ -188,11 +207,28 @@ export class Decoder {
   }
 
   /** Every activation of a layer, allocated once for the longest sequence and reused by all layers and forwards. */
-  private readonly state: RunState<LayerActivation>;
+  private state!: RunState<LayerActivation, LayerDTypes>;
   /** The MLP's gate·up and act, min(S, mlpBlockRows) rows. */
-  private readonly mlpState: RunState<MlpActivation>;
+  private mlpState!: RunState<MlpActivation, { gateUp: 'f32'; act: ActDType }>;
   /** A block's copy of x̂ and its down_proj output, allocated only once a sequence is longer than one block. */
-  private readonly mlpBlockState: RunState<'x' | 'out'>;
+  private mlpBlockState!: RunState<'x' | 'out', { x: ActDType; out: 'f32' }>;
+  private act: ActDType = 'f32';
+
+  /** Dtype of the stored matmul inputs (x̂, act): 'f32' (default) or 'f16'. Takes effect at the next forward. */
+  get actDtype(): ActDType {
+    return this.act;
+  }
+
+  set actDtype(dtype: ActDType) {
+    checkActDType(dtype);
+    if (dtype === this.act) return;
+    // the next forward runs after any queued one: swap the states there
+    this.queue = this.queue.then(() => {
+      this.state.dispose(); this.mlpState.dispose(); this.mlpBlockState.dispose();
+      this.makeStates(dtype);
+    });
+    this.act = dtype;
+  }
 
   private blockRows = MLP_BLOCK_ROWS;
 
@@ -273,7 +309,7 @@ export class Decoder {
    * The decoder layers over the residual stream `run.h` (rows 0..S−1, filled by the caller), writing K/V at cache
    * positions start..start+S−1; then the final norm and the LM head. Sets cache.length. One Stage per layer.
    */
-  private async forward(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
+  private async forward(s: LayerState, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
     const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
     if (cache.layers !== cfg.num_hidden_layers || cache.kvHeads !== cfg.num_key_value_heads || cache.headDim !== cfg.head_dim) {
       throw new Error(`decoder.forward: cache has ${cache.layers} layers × ${cache.kvHeads} kv heads × ${cache.headDim}, the model ${cfg.num_hidden_layers} × ${cfg.num_key_value_heads} × ${cfg.head_dim}`);
@@ -297,7 +333,7 @@ export class Decoder {
   }
 
   /** The decoder layers, one Stage each: the transformer block as a list of ops over the run state. */
-  private async transformer(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, opts: DecoderForwardOptions, posT: Tensor<'u32'>, block: BlockMask | null, kvLength: number): Promise<void> {
+  private async transformer(s: LayerState, seq: number, opts: DecoderForwardOptions, posT: Tensor<'u32'>, block: BlockMask | null, kvLength: number): Promise<void> {
     const cfg = this.config, gpu = this.gpu, { cache, start } = opts;
     const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
     const act = activationFromConfig(cfg.hidden_act);
@@ -344,7 +380,7 @@ export class Decoder {
   }
 
   /** logits = lm_head(RMSNorm(h)); 'last' normalises and projects only the last row. */
-  private async head(s: Record<LayerActivation, Tensor<'f32'>>, seq: number, which: 'all' | 'last'): Promise<Tensor<'f32'>> {
+  private async head(s: LayerState, seq: number, which: 'all' | 'last'): Promise<Tensor<'f32'>> {
     const cfg = this.config;
     const rows = which === 'last' ? 1 : seq;
     const logits = Tensor.empty(this.gpu, 'f32', [rows, cfg.vocab_size], 'logits');

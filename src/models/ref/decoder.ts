@@ -119,7 +119,7 @@ export function decoderForwardRef(
   cfg: TextConfig,
   h: HostTensor,
   positions: readonly number[] | readonly (readonly number[])[],
-  opts: { block?: DecoderRefBlock; kvDtype?: 'f32' | 'f16' } = {},
+  opts: { block?: DecoderRefBlock; kvDtype?: 'f32' | 'f16'; actDtype?: 'f32' | 'f16' } = {},
 ): DecoderRefResult {
   const seq = h.shape[0];
   const heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, d = cfg.head_dim, eps = cfg.rms_norm_eps;
@@ -128,11 +128,13 @@ export function decoderForwardRef(
     cfg.mrope_section ? mrope(x, posT, { theta: cfg.rope_theta, mropeSection: cfg.mrope_section }) : rope(x, posT, { theta: cfg.rope_theta });
   const act = act2fn(cfg.hidden_act, 'text_config.hidden_act');
   const res: DecoderRefResult = { logits: hostTensor([0]), keys: [], values: [], preRopeKeys: [], hidden: [] };
+  // the f16 activation path stores the matmul inputs x̂ and act rounded to f16 (nearest even)
+  const asAct = (t: HostTensor) => opts.actDtype === 'f16' ? hostTensor(t.shape, t.data.map(roundHalf)) : t;
   let x = h;
   for (let l = 0; l < cfg.num_hidden_layers; l++) {
     const lw = w.layers[l];
     // x̂ = RMSNorm(h); q, k, v; RoPE on q and k
-    const xn = rmsNorm(x, lw['input_layernorm.weight'], eps);
+    const xn = asAct(rmsNorm(x, lw['input_layernorm.weight'], eps));
     const q = matmul(xn, lw['self_attn.q_proj.weight'], { bias: lw['self_attn.q_proj.bias'] });
     const k = matmul(xn, lw['self_attn.k_proj.weight'], { bias: lw['self_attn.k_proj.bias'] });
     const v = matmul(xn, lw['self_attn.v_proj.weight'], { bias: lw['self_attn.v_proj.bias'] });
@@ -149,12 +151,12 @@ export function decoderForwardRef(
     const attn = attention(qRot, kCache, vCache, { kvLength: seq, qStart: 0, causal: true, block: blocked });
     const h1 = add(x, matmul(attn, lw['self_attn.o_proj.weight'], { bias: lw['self_attn.o_proj.bias'] }));
     // h = h1 + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h1)
-    const xn2 = rmsNorm(h1, lw['post_attention_layernorm.weight'], eps);
+    const xn2 = asAct(rmsNorm(h1, lw['post_attention_layernorm.weight'], eps));
     const gate = matmul(xn2, lw['mlp.gate_proj.weight'], { bias: lw['mlp.gate_proj.bias'] });
-    const mid = gatedActivation(act, gate, matmul(xn2, lw['mlp.up_proj.weight'], { bias: lw['mlp.up_proj.bias'] }));
+    const mid = asAct(gatedActivation(act, gate, matmul(xn2, lw['mlp.up_proj.weight'], { bias: lw['mlp.up_proj.bias'] })));
     x = add(h1, matmul(mid, lw['mlp.down_proj.weight'], { bias: lw['mlp.down_proj.bias'] }));
     res.hidden.push(x);
   }
-  res.logits = matmul(rmsNorm(x, w.norm, eps), w.lmHead);
+  res.logits = matmul(asAct(rmsNorm(x, w.norm, eps)), w.lmHead);
   return res;
 }
