@@ -38,6 +38,8 @@ import { writeTinyQwen2_5_vl } from '../../src/models/tiny/tinyQwen2_5_vl.ts';
 import { featureHiddenStates, tokensPerTile } from '../../src/models/vision/vit.ts';
 import { benchRuntime, type BenchRuntime } from './benchRow.ts';
 import type { KvDType } from '../../src/capture/kvCache.ts';
+import { checkActDType } from '../../src/models/lm/decoder.ts';
+import type { ActDType } from '../../src/models/runState.ts';
 import { median } from './timing.ts';
 import { cachedRoofline, measureRoofline, type Roofline, ROOFLINE_CACHE } from './roofline.ts';
 import { writeAdapterCache } from '../../src/gpu/adapterCache.ts';
@@ -68,6 +70,8 @@ export interface ModelBenchOptions {
   layers?: number;
   /** KV cache dtype of every forward: f32 (default) or f16 (needs shader-f16). */
   kvDtype?: KvDType;
+  /** Decoder activation dtype: f32 (default) or f16 (Decoder.actDtype). */
+  actDtype?: ActDType;
   /**
    * The checkpoint of each architecture, already written (a directory or a URL): a browser tab cannot write one, so
    * `bench models --browser` writes them in Deno (benchCheckpoints) and serves them over HTTP.
@@ -98,6 +102,8 @@ export interface ModelBenchRow {
   layers: { lm: number; vision: number; cut: boolean };
   /** KV cache element type of the forwards and the decode. */
   kv_dtype: KvDType;
+  /** Decoder activation dtype of the forwards and the decode. */
+  act_dtype: ActDType;
   device: string;
   runtime: BenchRuntime;
   reps: number;
@@ -381,6 +387,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
   }
   const m = model!;
   m.kvDtype = opts.kvDtype;
+  m.actDtype = opts.actDtype;
   try {
     const resident = pool.liveBytes - live0;
     const picture = benchPicture(opts.image[0], opts.image[1]);
@@ -463,7 +470,7 @@ async function benchOne(gpu: Gpu, arch: BenchArch, opts: Required<Omit<ModelBenc
     const vcfg = m.config.vision_config;
     const layers = { lm: text.num_hidden_layers, vision: 'depth' in vcfg ? vcfg.depth : vcfg.num_hidden_layers, cut: opts.layers > 0 };
     return {
-      arch, dims: opts.dims, ...(opts.model ? { model: opts.model.replace(/\/+$/, '').split('/').pop() } : {}), dtype: opts.dtype, layers, kv_dtype: m.kvDtype, device: gpu.describe(), runtime: benchRuntime(), reps: opts.reps,
+      arch, dims: opts.dims, ...(opts.model ? { model: opts.model.replace(/\/+$/, '').split('/').pop() } : {}), dtype: opts.dtype, layers, kv_dtype: m.kvDtype, act_dtype: m.actDtype, device: gpu.describe(), runtime: benchRuntime(), reps: opts.reps,
       image: { height: picture.height, width: picture.width }, sequence: s,
       load: { bytes, median_s: loadS, bytes_per_s: bytes / loadS },
       vision: stage(inp.visionTokens, visionMs, inp.visionFlops),
@@ -493,7 +500,7 @@ function rate(x: number): string {
 }
 
 function dimsText(r: ModelBenchRow): string {
-  return `${r.model ?? r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}${r.kv_dtype === 'f16' ? ' kv f16' : ''}`;
+  return `${r.model ?? r.dims}${r.layers.cut ? ` (${r.layers.lm} LM + ${r.layers.vision} vision layers)` : ''}/${r.dtype}${r.kv_dtype === 'f16' ? ' kv f16' : ''}${r.act_dtype === 'f16' ? ' act f16' : ''}`;
 }
 
 /** Rows as two fixed-width tables: rates (with FLOP estimates) and memory. */
@@ -581,7 +588,7 @@ export async function benchModels(gpu: Gpu, opts: ModelBenchOptions = {}): Promi
   const full = {
     dims, dtype: opts.dtype ?? 'F16', reps: opts.reps ?? (real ? 1 : 5), decode: opts.decode ?? (real ? 4 : 16),
     image: opts.image ?? (real ? [384, 384] as const : [84, 112] as const), textTokens: opts.textTokens ?? (real ? 8 : 16),
-    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32', checkpoints: opts.checkpoints ?? {}, model: opts.model ?? '',
+    cacheDir: opts.cacheDir ?? 'out/bench-models', layers: opts.layers ?? 0, warmup: opts.warmup ?? 1, kvDtype: opts.kvDtype ?? 'f32', actDtype: checkActDType(opts.actDtype ?? 'f32', 'bench models: --act-dtype'), checkpoints: opts.checkpoints ?? {}, model: opts.model ?? '',
   };
   if (!(Number.isInteger(full.warmup) && full.warmup >= 0)) throw new Error(`bench models: --warmup must be an integer ≥ 0, got ${full.warmup}`);
   if (full.layers && !real) throw new Error('bench models: --layers is for --dims real-0.5b (the tiny models have 2–4 layers)');

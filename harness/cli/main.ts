@@ -10,6 +10,7 @@ import { benchFuzz, FUZZ_READERS } from '../bench/fuzz.ts';
 import { BENCH_ARCHS, type BenchArch, type BenchDims, type BenchDType, benchCheckpoints, benchModels } from '../bench/models.ts';
 import { browserChoice, servedPath, servedPaths } from './browserBench.ts';
 import type { KvDType } from '../../src/capture/kvCache.ts';
+import type { ActDType } from '../../src/models/runState.ts';
 import { doctorReport } from './doctor.ts';
 import { kernelSelfTest } from './kernelSelfTest.ts';
 import { profileCommand, type ProfileCommandOptions } from './profileCommand.ts';
@@ -85,7 +86,8 @@ program.command('forward')
   .requiredOption('--inputs <file>', 'safetensors with input_ids (+ pixel_values, image_sizes | image_grid_thw)')
   .requiredOption('--out <file>', 'output .safetensors')
   .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
-  .action(async (o: { model: string; inputs: string; out: string; kvDtype: KvDType }) => {
+  .option('--act-dtype <d>', 'decoder activations stored as f32, or f16 (x̂ and the MLP product; f32 accumulation)', 'f32')
+  .action(async (o: { model: string; inputs: string; out: string; kvDtype: KvDType; actDtype: string }) => {
     await forwardCommand(o);
   });
 
@@ -268,9 +270,10 @@ bench.command('models')
   .option('--warmup <n>', 'untimed forward pairs first (default 1)', (v) => parseInt(v, 10))
   .option('--layers <n>', 'real-0.5b: run only the first n LM and n vision layers (same shards, cut config)', (v) => parseInt(v, 10))
   .option('--kv-dtype <d>', 'KV cache dtype: f32, or f16 (half the cache; needs shader-f16)', 'f32')
+  .option('--act-dtype <d>', 'decoder activations stored as f32, or f16 (x̂ and the MLP product; f32 accumulation)', 'f32')
   .option('--model <dir>', 'a checkpoint of yours instead of the bench-written ones (e.g. make-tiny --from a hub folder: 7B/8B widths); its architecture from config.json, real-size defaults')
   .option('--browser [runtime]', 'run the table in headless Chromium (Playwright, /usr/bin/chromium) on its WebGPU adapter; both: Deno then Chromium, side by side with the ratio')
-  .action(async ({ browser, ...o }: { model?: string; dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType; browser?: string | boolean }) => {
+  .action(async ({ browser, ...o }: { model?: string; dims: BenchDims; arch?: BenchArch[]; dtype: BenchDType; json?: boolean; reps?: number; decode?: number; image?: [number, number]; textTokens?: number; warmup?: number; layers?: number; kvDtype: KvDType; actDtype: ActDType; browser?: string | boolean }) => {
     const where = browserChoice(browser);
     const deno = async () => {
       const gpu = await acquireGpu();

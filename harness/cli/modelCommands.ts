@@ -1,6 +1,7 @@
 // The model commands: make-tiny (random checkpoints in HF's exact layout), preprocess (HF processor outputs from an
 // image + prompt) and forward (HF-named outputs from HF-named inputs, for checking kvscope against PyTorch).
 import type { KvDType } from '../../src/capture/kvCache.ts';
+import { checkActDType } from '../../src/models/lm/decoder.ts';
 import { acquireGpu } from '../../src/gpu/device.ts';
 import { readImage } from '../../src/io/image.ts';
 import { modelInputsFile, readModelInputs, float32Tensor } from '../../src/models/modelTensors.ts';
@@ -72,11 +73,12 @@ export async function preprocessCommand(o: { model: string; image: string[]; pro
 }
 
 /** Run the model on HF-named inputs; write logits, the KV cache in HF's layout, image features and vision hidden states. */
-export async function forwardCommand(o: { model: string; inputs: string; out: string; kvDtype?: KvDType }): Promise<void> {
+export async function forwardCommand(o: { model: string; inputs: string; out: string; kvDtype?: KvDType; actDtype?: string }): Promise<void> {
   const gpu = await acquireGpu();
   const config = await readConfig(o.model);
   const inputs = await readModelInputs(o.inputs);
   const model = await loadWithProgress(gpu, o.model);
+  if (o.actDtype) model.actDtype = checkActDType(o.actDtype, '--act-dtype');
   const hasImages = !!inputs.pixelValues;
   const r = await model.forward(inputs, { logits: 'all', taps: hasImages ? ['vision.out', 'projector.out'] : [], kvDtype: o.kvDtype });
   const s = inputs.inputIds.length;

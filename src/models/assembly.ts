@@ -7,6 +7,7 @@
 import type { AttentionBlockSpec } from '../capture/interventions.ts';
 import { decodeBlock, prefixSpan } from '../capture/interventions.ts';
 import { assertKvDType, type KvDType } from '../capture/kvCache.ts';
+import type { ActDType } from './runState.ts';
 import type { SequenceSpans } from '../capture/spans.ts';
 import { planTaps, type TapName, type TapPlan } from '../capture/taps.ts';
 import type { Gpu } from '../gpu/device.ts';
@@ -89,6 +90,14 @@ export class MultimodalAssembly<P extends SequencePlan = SequencePlan> implement
   set kvDtype(dtype: KvDType) {
     assertKvDType(this.gpu, dtype);
     this.kvDefault = dtype;
+  }
+
+  get actDtype(): ActDType {
+    return this.decoder.actDtype;
+  }
+
+  set actDtype(dtype: ActDType) {
+    this.decoder.actDtype = dtype;
   }
 
   forward(inputs: ModelInputs, opts: ForwardOptions = {}): Promise<ForwardResult> {

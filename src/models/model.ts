@@ -9,6 +9,7 @@ import type { RgbImage } from '../io/rgbImage.ts';
 import type { Capture } from '../capture/capture.ts';
 import type { AttentionBlockSpec } from '../capture/interventions.ts';
 import type { KvCache, KvDType } from '../capture/kvCache.ts';
+import type { ActDType } from './runState.ts';
 import type { SequenceSpans } from '../capture/spans.ts';
 import type { TapName } from '../capture/taps.ts';
 
@@ -71,6 +72,11 @@ export interface MultimodalModel {
   readonly config: ModelConfig;
   /** KV cache dtype of forwards that do not set `kvDtype` (default 'f32'); setting 'f16' checks the device first. */
   kvDtype: KvDType;
+  /**
+   * Decoder activation dtype (default 'f32'): 'f16' stores the matmul inputs (x̂ after each RMSNorm, the gated MLP
+   * product) as f16, widened to f32 at the load; the residual stream, attention and every accumulation stay f32.
+   */
+  actDtype: ActDType;
   /** Tensor-level forward, as HF's `model(**inputs)`. */
   forward(inputs: ModelInputs, opts?: ForwardOptions): Promise<ForwardResult>;
   /** Chat template + tokenizer + processor: the HF inputs for a request (what `preprocess` writes). */
