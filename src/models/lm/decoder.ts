@@ -3,7 +3,9 @@
 // Per layer (one Stage each, no readback):
 //   x = RMSNorm(h); q, k, v = x·Wᵀ (+b); RoPE / M-RoPE on q, k; cache[l] ← (k, v) at `start`;
 //   h += o_proj(attention(q, cache, causal, GQA, blocking)); h += down(silu(gate(RMSNorm(h))) ⊙ up(·)), with gate_proj
-//   and up_proj stacked into one [2I, H] projection at load (one matmul and the fused activation).
+//   and up_proj stacked into one [2I, H] projection at load (one matmul and the fused activation). Each residual add
+//   and the RMSNorm after it are one dispatch (ops/norm.ts addRmsNorm, bit-identical to the two): the MLP's input
+//   norm, and the next layer's input norm at the end of a layer. 13 dispatches per decode layer without biases.
 // The MLP of a long prefill runs in blocks of at most `mlpBlockRows` token rows (default MLP_BLOCK_ROWS), so its
 // widest buffers, gate·up [block, 2I] and act [block, I], do not grow with the sequence: per block, x̂'s rows are
 // copied out, projected, activated, projected down and copied back into the MLP output. A sequence that fits one
@@ -22,7 +24,7 @@ import { attention, type BlockMask, blockMaskBits } from '../../ops/attention.ts
 import { embedding } from '../../ops/embedding.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
-import { rmsNorm } from '../../ops/norm.ts';
+import { addRmsNorm, rmsNorm } from '../../ops/norm.ts';
 import { mrope, rope as rope1d, type RopeIntoCache } from '../../ops/rope.ts';
 import { copyInto, scatterRows, sliceRows } from '../../ops/rows.ts';
 import { type AttentionBlockSpec, blocksLayer } from '../../capture/interventions.ts';
@@ -281,6 +283,8 @@ export class Decoder {
           scatterRows(st, input.image.features, pos, h);
           st.onDone(() => pos.dispose());
         }
+        // layer 0's x̂ (every later layer's comes with the residual add before it)
+        if (this.layers.length) rmsNorm(st, h, this.layers[0].inputNorm, cfg.rms_norm_eps, s.xn);
       });
       const logits = await this.forward(s, seq, { ...opts, keep: taps });
       // cache taps are views of the cache (in its dtype): [kv_heads, capacity, head_dim], positions 0..cache.length−1 valid
@@ -306,7 +310,8 @@ export class Decoder {
   }
 
   /**
-   * The decoder layers over the residual stream `run.h` (rows 0..S−1, filled by the caller), writing K/V at cache
+   * The decoder layers over the residual stream `run.h` (rows 0..S−1, filled by the caller with layer 0's x̂ in
+   * `run.xn`), writing K/V at cache
    * positions start..start+S−1; then the final norm and the LM head. Sets cache.length. One Stage per layer.
    */
   private async forward(s: LayerState, seq: number, opts: DecoderForwardOptions): Promise<Tensor<'f32'> | null> {
@@ -351,13 +356,13 @@ export class Decoder {
       matmul(st, a, w.down, { bias: w.downBias, out: proj });
     });
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
-      const w = this.layers[l], h = s.h;
+      const w = this.layers[l], h = s.h, next = this.layers[l + 1];
       // a kept tap is written in place of the shared buffer
       const k = opts.keep?.get(`lm.layers.${l}.attn.k_pre_rope`) ?? s.k;
       const hidden = opts.keep?.get(`lm.layers.${l}.out`);
       await Stage.run(gpu, `decoder layer ${l}`, (st) => {
-        // attention: x̂ = RMSNorm(h); q, k, v = x̂·Wᵀ + b
-        rmsNorm(st, h, w.inputNorm, eps, s.xn);
+        // attention: x̂ = RMSNorm(h), already in s.xn (layer 0: from the sequence stage; later layers: computed with
+        // the previous layer's residual add); q, k, v = x̂·Wᵀ + b
         matmul(st, s.xn, w.q, { bias: w.qBias, out: s.q });
         matmul(st, s.xn, w.k, { bias: w.kBias, out: k });
         matmul(st, s.xn, w.v, { bias: w.vBias, out: s.v });
@@ -367,13 +372,13 @@ export class Decoder {
         kvWrite(st, s.v, cache.values[l], start);
         // attend over keys 0..start+S−1
         attention(st, q3, cache.keys[l], cache.values[l], { kvLength, qStart: start, causal: true, block: block && blocksLayer(opts.block, l) ? block : undefined, out: s.attn });
-        // h' = h + o_proj(attn)
+        // h' = h + o_proj(attn), and x̂ = RMSNorm(h') in the same dispatch
         matmul(st, s.attn, w.o, { bias: w.oBias, out: s.proj });
-        add(st, h, s.proj, s.hAttn);
-        // MLP: h = h' + down(act(gate(x̂)) ⊙ up(x̂)), x̂ = RMSNorm(h')
-        rmsNorm(st, s.hAttn, w.postNorm, eps, s.xn);
+        addRmsNorm(st, h, s.proj, w.postNorm, eps, s.hAttn, s.xn);
+        // MLP: h = h' + down(act(gate(x̂)) ⊙ up(x̂)), with the next layer's x̂ = RMSNorm(h) in the same dispatch
         mlp(st, w);
-        add(st, s.hAttn, s.proj, h);
+        if (next) addRmsNorm(st, s.hAttn, s.proj, next.inputNorm, eps, h, s.xn);
+        else add(st, s.hAttn, s.proj, h);
         if (hidden) copyInto(st, h, hidden, 0);
       });
     }

@@ -4,7 +4,8 @@ import type { DType } from '../../../src/gpu/dtype.ts';
 import { roundTo } from '../../../src/gpu/dtype.ts';
 import { Stage } from '../../../src/gpu/stage.ts';
 import { Tensor } from '../../../src/gpu/tensor.ts';
-import { layerNorm, rmsNorm } from '../../../src/ops/norm.ts';
+import { addRmsNorm, layerNorm, rmsNorm } from '../../../src/ops/norm.ts';
+import { add } from '../../../src/ops/add.ts';
 import { hostTensor } from '../../../src/gpu/hostTensor.ts';
 import { layerNorm as layerNormRef, rmsNorm as rmsNormRef } from '../../../src/ops/ref/norm.ts';
 import type { OpCase } from '../opCase.ts';
@@ -36,7 +37,53 @@ const f16Cases: OpCase[] = f16Shapes.map(([shape, wdt, offset]): OpCase => {
   };
 });
 
-export const cases: OpCase[] = [...f16Cases, ...shapes.flatMap(([shape, wdt, offset]): OpCase[] => {
+// addRmsNorm (the residual add fused into the next RMSNorm): the sum and the normalised row, f32 and f16 out
+const addShapes: [number[], DType, 'f32' | 'f16'][] = [[[1, 7], 'f32', 'f32'], [[13, 130], 'bf16', 'f16'], [[3, 3584], 'bf16', 'f32'], [[2, 7, 1152], 'f16', 'f16'], [[65, 1000], 'f32', 'f32']];
+const addCases: OpCase[] = addShapes.map(([shape, wdt, odt]): OpCase => {
+  const d = shape[shape.length - 1];
+  const n = shape.reduce((a, b) => a * b, 1);
+  return {
+    op: 'rmsNorm',
+    name: `addRmsNorm [${shape.join('×')}] w=${wdt} out ${odt} (sum, then y)`,
+    tol: odt === 'f16' ? { atol: 2 ** -25 + 1e-6, rtol: 2 ** -11 + 2e-6 } : { atol: 1e-6, rtol: 2e-6 },
+    async run(gpu, rng) {
+      const av = rng.normals(n).map(Math.fround), rv = rng.normals(n, 0.5).map(Math.fround);
+      const wv = rng.normals(d, 0.2).map((v) => roundTo(wdt, 1 + v));
+      const a = Tensor.from(gpu, 'f32', shape, av, 'a'), r = Tensor.from(gpu, 'f32', shape, rv, 'r'), w = Tensor.from(gpu, wdt, [d], wv, 'w');
+      const sum = Tensor.empty(gpu, 'f32', shape, 'sum'), y = Tensor.empty(gpu, odt, shape, 'y');
+      const stage = new Stage(gpu, 'test addRmsNorm');
+      addRmsNorm(stage, a, r, w, 1e-6, sum, y);
+      await stage.submit();
+      const got = [...await sum.read(), ...await y.read()];
+      [a, r, w, sum, y].forEach((t) => t.dispose());
+      const sv = av.map((v, i) => v + rv[i]);
+      return { got, want: [...sv, ...rmsNormRef(hostTensor(shape, sv), hostTensor([d], wv), 1e-6).data] };
+    },
+  };
+});
+
+// the decoder swaps add + rmsNorm for addRmsNorm: same f32 operations in the same order, so equal bit for bit
+const addSame: OpCase[] = ([[37, 896, 'f32'], [5, 3584, 'f16']] as const).map(([rows, d, odt]): OpCase => ({
+  op: 'rmsNorm',
+  name: `addRmsNorm [${rows}×${d}] out ${odt} = add then rmsNorm, bit for bit`,
+  tol: { atol: 0, rtol: 0 },
+  async run(gpu, rng) {
+    const a = Tensor.from(gpu, 'f32', [rows, d], rng.normals(rows * d).map(Math.fround), 'a');
+    const r = Tensor.from(gpu, 'f32', [rows, d], rng.normals(rows * d).map(Math.fround), 'r');
+    const w = Tensor.from(gpu, 'bf16', [d], rng.normals(d, 0.2).map((v) => roundTo('bf16', 1 + v)), 'w');
+    const [s1, s2] = [0, 1].map(() => Tensor.empty(gpu, 'f32', [rows, d], 'sum')), [y1, y2] = [0, 1].map(() => Tensor.empty(gpu, odt, [rows, d], 'y'));
+    const stage = new Stage(gpu, 'test addRmsNorm = add + rmsNorm');
+    add(stage, a, r, s1);
+    rmsNorm(stage, s1, w, 1e-6, y1);
+    addRmsNorm(stage, a, r, w, 1e-6, s2, y2);
+    await stage.submit();
+    const got = [...await s2.read(), ...await y2.read()], want = [...await s1.read(), ...await y1.read()];
+    [a, r, w, s1, s2, y1, y2].forEach((t) => t.dispose());
+    return { got, want };
+  },
+}));
+
+export const cases: OpCase[] = [...f16Cases, ...addCases, ...addSame, ...shapes.flatMap(([shape, wdt, offset]): OpCase[] => {
   const d = shape[shape.length - 1];
   const n = shape.reduce((a, b) => a * b, 1);
   return [
