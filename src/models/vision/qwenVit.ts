@@ -14,11 +14,10 @@ import { Stage } from '../../gpu/stage.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import type { Qwen2_5VisionConfig } from '../../io/config.ts';
 import { type Activation, activation, activationFromConfig, gatedActivationFused } from '../../ops/activation.ts';
-import { add } from '../../ops/add.ts';
 import { attention } from '../../ops/attention.ts';
 import { kvWrite } from '../../ops/kvWrite.ts';
 import { matmul } from '../../ops/matmul.ts';
-import { rmsNorm } from '../../ops/norm.ts';
+import { addRmsNorm, rmsNorm } from '../../ops/norm.ts';
 import { visionRope2d } from '../../ops/rope.ts';
 import { gatherRows, sliceCols } from '../../ops/rows.ts';
 import { qwenPatchPosition } from '../processor/qwenImageProcessor.ts';
@@ -171,16 +170,18 @@ export class QwenVisionTower {
     }
   }
 
-  /** One block over the window-ordered residual stream s.x [N, hidden], in place. */
-  private block(stage: Stage, i: number, s: Record<QwenVitActivation, Tensor<'f32'>>, rotary: Tensor<'u32'>, segments: Tensor<'u32'>): void {
+  /**
+   * One block over the window-ordered residual stream s.x [N, hidden], in place. x̂ = RMSNorm1(x) is already in s.xn
+   * (the previous block's last residual add computed it); this block's last add computes `nextNorm`(x) there.
+   */
+  private block(stage: Stage, i: number, s: Record<QwenVitActivation, Tensor<'f32'>>, rotary: Tensor<'u32'>, segments: Tensor<'u32'>, nextNorm: Tensor): void {
     const w = this.blocks[i], cfg = this.config;
     const n = s.x.rows, hv = cfg.hidden_size, heads = cfg.num_heads, d = cfg.head_dim;
     const q3 = s.q.reshape([n, heads, d]), k3 = s.k.reshape([n, heads, d]), kh = s.kh.reshape([heads, n, d]), vh = s.vh.reshape([heads, n, d]);
     // buffers shared by values whose lives do not overlap (3 of the 13 [N, Hv] buffers saved): the attention output
     // lives in x̂ (dead from the qkv matmul to the second norm), proj in k and x' in v (both dead once in kh / vh)
     const attn = s.xn, proj = s.k, xAttn = s.v;
-    // qkv = RMSNorm1(x)·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k (in place)
-    rmsNorm(stage, s.x, w.norm1, QWEN_VIT_EPS, s.xn);
+    // qkv = x̂·Wᵀ + b → [Q | K | V], each [N, heads, d]; 2D RoPE on q and k (in place)
     matmul(stage, s.xn, w.qkv, { bias: w.qkvBias, out: s.qkv });
     sliceCols(stage, s.qkv, 0, hv, s.q);
     sliceCols(stage, s.qkv, hv, hv, s.k);
@@ -191,11 +192,10 @@ export class QwenVisionTower {
     kvWrite(stage, s.k, kh, 0);
     kvWrite(stage, s.v, vh, 0);
     attention(stage, q3, kh, vh, { kvLength: n, causal: false, segments, out: attn });
-    // x' = x + proj(attn)
+    // x' = x + proj(attn), and x̂ = RMSNorm2(x') in the same dispatch (attn, in x̂, is dead once projected)
     matmul(stage, attn, w.proj, { bias: w.projBias, out: proj });
-    add(stage, s.x, proj, xAttn);
-    // x = x' + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, x̂ = RMSNorm2(x')
-    rmsNorm(stage, xAttn, w.norm2, QWEN_VIT_EPS, s.xn);
+    addRmsNorm(stage, s.x, proj, w.norm2, QWEN_VIT_EPS, xAttn, s.xn);
+    // x = x' + down(silu(gate(x̂)) ⊙ up(x̂)) + biases, with the next block's (or the merger's) x̂ = RMSNorm(x)
     const blockRows = Math.min(n, this.blockRows), m = this.mlpState.at(blockRows);
     inRowBlocks(stage, s.xn, proj, blockRows, this.mlpBlockState, (xn, proj, r) => {
       const gateUp = firstRows(m.gateUp, r), a = firstRows(m.act, r);
@@ -203,7 +203,7 @@ export class QwenVisionTower {
       gatedActivationFused(stage, this.act, gateUp, a);
       matmul(stage, a, w.down, { bias: w.downBias, out: proj });
     });
-    add(stage, xAttn, proj, s.x);
+    addRmsNorm(stage, xAttn, proj, nextNorm, QWEN_VIT_EPS, s.x, s.xn);
   }
 
   /** pixel_values [N, C·T·P·P] (merge-block order) of the images with these grids -> merged features. */
@@ -237,11 +237,13 @@ export class QwenVisionTower {
         // the patch embedding passes through k (free before the first block)
         matmul(st, rows, this.patchWeight, { out: s.k });
         gatherRows(st, s.k, permT, s.x);
+        // block 0's x̂ (each later one's, and the merger's, comes with the residual add before it)
+        rmsNorm(st, s.x, cfg.depth ? this.blocks[0].norm1 : this.merger.lnQ, QWEN_VIT_EPS, s.xn);
       });
       const full = new Set(cfg.fullatt_block_indexes);
       for (let i = 0; i < cfg.depth; i++) {
         await Stage.run(gpu, `qwen vision block ${i}`, (st) => {
-          this.block(st, i, s, rotary, full.has(i) ? cuFull : cuWindow);
+          this.block(st, i, s, rotary, full.has(i) ? cuFull : cuWindow, i + 1 < cfg.depth ? this.blocks[i + 1].norm1 : this.merger.lnQ);
           // block outputs for taps, in raster order of the patch grid
           if (opts.blockOutputs) blockOutputs.push(gatherRows(st, s.x, toRaster));
         });
@@ -249,7 +251,7 @@ export class QwenVisionTower {
       // merger on window-ordered merged tokens, then back to raster order: out[j] = y[argsort(window_index)[j]]
       const unperm = keep(Tensor.from(gpu, 'u32', [layout.mergedTokens], inverseWindowIndex(layout), 'argsort(window_index)'));
       const features = await Stage.run(gpu, 'qwen vision merger', (st) => {
-        rmsNorm(st, s.x, this.merger.lnQ, QWEN_VIT_EPS, s.xn);
+        // x̂ = ln_q(x) is in s.xn (the last block's residual add computed it)
         // the merger's hidden [N/4, 4Hv] pair lives in q and kh (dead after the last block; same element count)
         const hidden = [n / unit, unit * cfg.hidden_size], reuse = (t: Tensor<'f32'>) => (t.isChunked ? undefined : t.reshape(hidden, 'merger hidden'));
         const h0 = matmul(st, s.xn.reshape(hidden), this.merger.w0, { bias: this.merger.b0, out: reuse(s.q) });
