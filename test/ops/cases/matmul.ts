@@ -119,7 +119,12 @@ export const cases: OpCase[] = list.map((c) => ({
     const w = await under(c.chunkAllBytes ?? c.chunkBytes, () => Tensor.from(gpu, c.w, [c.n, c.k], wv, 'w'));
     const bias = bv ? Tensor.from(gpu, c.bias!, [c.n], bv, 'bias') : undefined;
     const stage = new Stage(gpu, 'test matmul');
-    if (c.variant === 'subgroup' && c.x === 'f16') {
+    // a forced subgroup gemv it cannot run: refused, the message naming what is missing (checked by `names`)
+    const refusal = c.variant !== 'subgroup' ? null
+      : c.x === 'f16' ? { what: 'with an f16 x', needs: 'naming the dtype', names: (m: string) => m.includes('f32 x') && m.includes('is f16') }
+      : !subgroupGemv(gpu) ? { what: 'without subgroups', needs: 'naming the feature and adapter', names: (m: string) => m.includes("'subgroups'") && m.includes(gpu.describe()) }
+      : null;
+    if (refusal) {
       let msg = '';
       try {
         matmul(stage, x, w, { bias, path: c.path, variant: c.variant });
@@ -127,20 +132,8 @@ export const cases: OpCase[] = list.map((c) => ({
         msg = (e as Error).message;
       }
       [x, w, bias].forEach((t) => t?.dispose());
-      const refused = msg.includes('f32 x') && msg.includes('is f16') ? 1 : 0;
-      if (!refused) throw new Error(`matmul variant subgroup with an f16 x: expected a refusal naming the dtype, got ${msg ? `'${msg}'` : 'no error'}`);
-      return { got: [refused], want: [1] };
-    }
-    if (c.variant === 'subgroup' && !subgroupGemv(gpu)) {
-      let msg = '';
-      try {
-        matmul(stage, x, w, { bias, path: c.path, variant: c.variant });
-      } catch (e) {
-        msg = (e as Error).message;
-      }
-      [x, w, bias].forEach((t) => t?.dispose());
-      const refused = msg.includes("'subgroups'") && msg.includes(gpu.describe()) ? 1 : 0;
-      if (!refused) throw new Error(`matmul variant subgroup without subgroups: expected a refusal naming the feature and adapter, got ${msg ? `'${msg}'` : 'no error'}`);
+      const refused = refusal.names(msg) ? 1 : 0;
+      if (!refused) throw new Error(`matmul variant subgroup ${refusal.what}: expected a refusal ${refusal.needs}, got ${msg ? `'${msg}'` : 'no error'}`);
       return { got: [refused], want: [1] };
     }
     const y = await under(c.chunkAllBytes, () => matmul(stage, x, w, { bias, path: c.path, variant: c.variant }));
